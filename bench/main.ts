@@ -1,0 +1,148 @@
+// `npm run bench`: interpreter throughput on compute-bound programs, next to the same C
+// compiled natively and, where root is available, the same bytecode in the kernel.
+//
+//   node dist/bench/main.js [--json] [--only NAME[,NAME]] [--min-seconds S] [--batches N]
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeInsns } from '../src/asm/insn.js';
+import { hex } from '../src/asm/disasm.js';
+import { loadBenchProgram, prepareBpfbed } from './bpfbed.js';
+import { runKernelColumn } from './kernel.js';
+import { timeRuns, type TimingOptions } from './measure.js';
+import { runNative } from './native.js';
+import { formatTable, TARGET_INSN_PER_SEC, type WorkloadResult } from './report.js';
+import { WORKLOADS, type Workload } from './workloads.js';
+
+interface Args {
+  json: boolean;
+  only?: string[];
+  timing: TimingOptions;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { json: false, timing: { minSeconds: 0.5, batches: 7 } };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--json') args.json = true;
+    else if (flag === '--only') args.only = value().split(',');
+    else if (flag === '--min-seconds') args.timing.minSeconds = positive(flag, value());
+    else if (flag === '--batches') args.timing.batches = Math.round(positive(flag, value()));
+    else throw new Error(`unknown option ${flag} (use --json, --only NAME[,NAME], --min-seconds S, --batches N)`);
+  }
+  return args;
+}
+
+function positive(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} wants a positive number, got '${text}'`);
+  return n;
+}
+
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'bench/native/harness.c'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('bench: cannot find the repository root (bench/native/harness.c)');
+    dir = parent;
+  }
+  return dir;
+}
+
+async function benchWorkload(root: string, workload: Workload, timing: TimingOptions, log: (s: string) => void): Promise<WorkloadResult> {
+  const insns = loadBenchProgram(readFileSync(join(root, workload.object)), workload.object, workload.name);
+  const input = workload.input();
+  const mismatches: string[] = [];
+
+  log(`${workload.name}: bpfbed`);
+  const bpfbed = await prepareBpfbed(insns, workload.name, input);
+  const once = bpfbed.run();
+  const bpfbedTiming = timeRuns(() => bpfbed.run(), timing);
+  const insnPerSec = (once.insnCount / bpfbedTiming.nsPerRun) * 1e9;
+
+  log(`${workload.name}: native`);
+  let native: WorkloadResult['native'];
+  try {
+    const n = runNative(root, workload, input, timing);
+    if (n.result !== once.r0) mismatches.push(`native returned ${hex(n.result)}, bpfbed ${hex(once.r0)}`);
+    native = { nsPerRun: n.nsPerRun, runs: n.runs, compiler: n.compiler, bpfbedRatio: bpfbedTiming.nsPerRun / n.nsPerRun };
+  } catch (err) {
+    native = { na: (err as Error).message };
+  }
+
+  log(`${workload.name}: kernel`);
+  let kernel: WorkloadResult['kernel'];
+  if ('na' in workload.kernelInput) {
+    kernel = { na: workload.kernelInput.na };
+  } else {
+    const kernelInput = workload.kernelInput();
+    // bpfbed's instruction count on the kernel's input turns the kernel's time into instr/s.
+    const sameInput = kernelInput.length === input.length && kernelInput.every((b, i) => b === input[i]);
+    const onKernelInput = sameInput ? once : (await prepareBpfbed(insns, workload.name, kernelInput)).run();
+    const k = await runKernelColumn(encodeInsns(insns), kernelInput, timing);
+    if (!k.ok) {
+      kernel = { na: k.na };
+    } else {
+      if (k.result !== onKernelInput.r0) mismatches.push(`kernel returned ${hex(k.result)}, bpfbed ${hex(onKernelInput.r0)}`);
+      const kernelInsnPerSec = (onKernelInput.insnCount / k.nsPerRun) * 1e9;
+      kernel = {
+        nsPerRun: k.nsPerRun,
+        runs: k.runs,
+        inputBytes: kernelInput.length,
+        insnsPerRun: onKernelInput.insnCount,
+        insnPerSec: kernelInsnPerSec,
+        bpfbedRatio: kernelInsnPerSec / insnPerSec,
+      };
+    }
+  }
+
+  return {
+    name: workload.name,
+    what: workload.what,
+    insnsPerRun: once.insnCount,
+    result: hex(once.r0),
+    bpfbed: { nsPerRun: bpfbedTiming.nsPerRun, runs: bpfbedTiming.runs, insnPerSec, targetRatio: insnPerSec / TARGET_INSN_PER_SEC },
+    native,
+    kernel,
+    mismatches,
+  };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const root = repoRoot();
+  const workloads = args.only ? WORKLOADS.filter((w) => args.only!.includes(w.name)) : WORKLOADS;
+  if (workloads.length === 0) throw new Error(`--only matched no workload (have: ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  const log = (s: string): void => {
+    if (!args.json) process.stderr.write(`bench: ${s}\n`);
+  };
+
+  const results: WorkloadResult[] = [];
+  for (const workload of workloads) results.push(await benchWorkload(root, workload, args.timing, log));
+
+  if (args.json) {
+    const replacer = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? hex(value) : value);
+    const report = {
+      node: process.version,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      timing: args.timing,
+      targetInsnPerSec: TARGET_INSN_PER_SEC,
+      workloads: results,
+    };
+    process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
+  } else {
+    process.stdout.write(`node ${process.version} on ${cpus()[0]?.model ?? 'an unknown CPU'}\n\n${formatTable(results)}\n`);
+  }
+  if (results.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,76 @@
+// Byte helpers for keys and values read straight from VM memory (no allocation per call).
+
+/**
+ * 32-bit MurmurHash3 of len bytes at buf[off]. The kernel hashes keys with jhash and a random
+ * seed (htab_map_hash in kernel/bpf/hashtab.c), so bucket order is not reproducible there either;
+ * any good non-cryptographic hash gives the same semantics.
+ */
+export function hashBytes(buf: Uint8Array, off: number, len: number): number {
+  let h = 0x9747b28c ^ len;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const p = off + i;
+    let k = buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = len - i;
+  if (rest > 0) {
+    let k = buf[off + i];
+    if (rest > 1) k ^= buf[off + i + 1] << 8;
+    if (rest > 2) k ^= buf[off + i + 2] << 16;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function bytesEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[ao + i] !== b[bo + i]) return false;
+  return true;
+}
+
+/**
+ * copy_map_value (include/linux/bpf.h): copies a value but never the bpf_spin_lock inside it.
+ * `lockOff` < 0 when the value has none.
+ */
+export function copyValue(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, len: number, lockOff: number): void {
+  if (lockOff < 0) {
+    dst.set(src.subarray(sOff, sOff + len), dOff);
+    return;
+  }
+  dst.set(src.subarray(sOff, sOff + lockOff), dOff);
+  dst.set(src.subarray(sOff + lockOff + 4, sOff + len), dOff + lockOff + 4);
+}
+
+/** zero_map_value: zeroes a value except its bpf_spin_lock. */
+export function zeroValue(dst: Uint8Array, dOff: number, len: number, lockOff: number): void {
+  if (lockOff < 0) {
+    dst.fill(0, dOff, dOff + len);
+    return;
+  }
+  dst.fill(0, dOff, dOff + lockOff);
+  dst.fill(0, dOff + lockOff + 4, dOff + len);
+}
+
+export function readU32(buf: Uint8Array, off: number): number {
+  return (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
+}
+
+export function u32Key(index: number): Uint8Array {
+  const k = new Uint8Array(4);
+  new DataView(k.buffer).setUint32(0, index, true);
+  return k;
+}

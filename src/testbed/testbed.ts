@@ -1,0 +1,160 @@
+// A Testbed is an ObjectSpec made live: its maps created in VM memory, its programs linked to
+// them and loaded into one Machine, and the emulated kernel's helpers registered. This is the
+// step cilium/ebpf calls NewCollection; the spec stays plain data until here.
+import { u32Key } from '../maps/bytes.js';
+import { MapRegistry, createMap } from '../maps/registry.js';
+import type { BpfMap } from '../maps/types.js';
+import { loadObject } from '../loader/object.js';
+import type { ObjectSpec, ProgramSpec } from '../loader/spec.js';
+import { sourceLineLookup } from '../inspect.js';
+import { Machine } from '../vm/machine.js';
+import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
+import { linkProgram } from './link.js';
+
+export interface TestbedOptions {
+  /** num_possible_cpus() of the emulated machine (per-CPU maps, LRU lists). Default 1. */
+  nrCpus?: number;
+  /** Instruction budget per run (default 1,000,000). */
+  budget?: number;
+  /** Extra host helpers by kernel number, added to (or replacing) the emulated kernel's. */
+  helpers?: ReadonlyMap<number, HostHelper>;
+}
+
+export interface LoadedProgram {
+  readonly name: string;
+  readonly progId: number;
+  readonly spec: ProgramSpec;
+}
+
+export interface RunOutcome extends RunResult {
+  /** The memory handed to the program, as it was when the program exited. */
+  memory?: Uint8Array;
+}
+
+export class Testbed {
+  private readonly programsByName = new Map<string, LoadedProgram>();
+  /** Maps in the spec's order (index = the spec's map index). */
+  private readonly liveMaps: BpfMap[] = [];
+  readonly registry = new MapRegistry();
+
+  private constructor(
+    readonly spec: ObjectSpec,
+    readonly machine: Machine,
+    private readonly opts: TestbedOptions,
+  ) {}
+
+  /** Parses an object file and instantiates it. */
+  static async fromObject(bytes: Uint8Array, opts: TestbedOptions & { name?: string } = {}): Promise<Testbed> {
+    return Testbed.create(loadObject(bytes, { name: opts.name }), opts);
+  }
+
+  static async create(spec: ObjectSpec, opts: TestbedOptions = {}): Promise<Testbed> {
+    const bed = new Testbed(spec, await Machine.create(), opts);
+    bed.createMaps();
+    bed.registerHelpers();
+    bed.loadPrograms();
+    return bed;
+  }
+
+  get programs(): LoadedProgram[] {
+    return [...this.programsByName.values()];
+  }
+
+  program(name: string): LoadedProgram {
+    const prog = this.programsByName.get(name);
+    if (!prog) {
+      const names = [...this.programsByName.keys()].join(', ') || '(none)';
+      throw new Error(`${this.spec.name}: no program named '${name}' (programs: ${names})`);
+    }
+    return prog;
+  }
+
+  map(name: string): BpfMap {
+    const map = this.liveMaps.find((m) => m.name === name);
+    if (!map) throw new Error(`${this.spec.name}: no map named '${name}' (maps: ${this.liveMaps.map((m) => m.name).join(', ') || '(none)'})`);
+    return map;
+  }
+
+  get maps(): readonly BpfMap[] {
+    return this.liveMaps;
+  }
+
+  /**
+   * Runs a program with r1 pointing at a copy of `memory` (read/write) and r2 = its length: the
+   * calling convention of BPF_PROG_TYPE_SYSCALL programs (r1 = the context buffer user space
+   * passed, kernel/bpf/syscall.c bpf_prog_test_run_syscall) and of uBPF's ubpf_test.
+   */
+  runWithMemory(name: string, memory: Uint8Array, opts: { budget?: number; traceLimit?: number } = {}): RunOutcome {
+    const prog = this.program(name);
+    const off = this.machine.alloc(Math.max(memory.length, 1), 8);
+    this.machine.bytes().set(memory, off);
+    const region = this.machine.addRegion(off, memory.length, { kind: 'mem', name: 'context buffer', read: true, write: true });
+    try {
+      const result = this.machine.run(prog.progId, [this.machine.toVirtual(off), BigInt(memory.length)], {
+        budget: opts.budget ?? this.opts.budget,
+        traceLimit: opts.traceLimit,
+      });
+      return { ...result, memory: this.machine.bytes().slice(off, off + memory.length) };
+    } finally {
+      this.machine.removeRegion(region);
+      this.machine.free(off);
+    }
+  }
+
+  /** The C source line of an instruction of a program, where BTF line info has one. */
+  sourceLine(name: string, insnIndex: number): SourceLine | undefined {
+    const li = sourceLineLookup(this.program(name).spec)(insnIndex);
+    return li && { file: li.file, line: li.line, column: li.column, text: li.text };
+  }
+
+  /** Trace entries with the C line of each instruction, for people. */
+  annotateTrace(trace: readonly TraceEntry[]): (TraceEntry & { source?: SourceLine })[] {
+    const byId = new Map(this.programs.map((p) => [p.progId, p]));
+    return trace.map((t) => {
+      const prog = byId.get(t.progId);
+      const source = prog && this.sourceLine(prog.name, t.insnIndex);
+      return source ? { ...t, source } : t;
+    });
+  }
+
+  private createMaps(): void {
+    const nrCpus = this.opts.nrCpus ?? 1;
+    for (const def of this.spec.maps) {
+      const map = createMap(this.machine, def, { nrCpus, registry: this.registry, progExists: (id) => id < this.programsByName.size });
+      this.liveMaps.push(map);
+      if (def.initialValue && def.initialValue.length > 0) {
+        const rc = map.update(u32Key(0), def.initialValue, 0);
+        if (rc !== 0) throw new Error(`${this.spec.name}: map ${def.name}: initial value rejected (${rc})`);
+      }
+    }
+  }
+
+  private registerHelpers(): void {
+    for (const [id, fn] of this.opts.helpers ?? []) this.machine.setHelper(id, fn);
+  }
+
+  private loadPrograms(): void {
+    const helpers = new Set<number>(this.opts.helpers?.keys() ?? []);
+    for (const spec of this.spec.programs) {
+      const insns = linkProgram(spec, {
+        mapHandle: (i) => this.liveMaps[i]?.handle,
+        mapValueAddress: (i) => {
+          const map = this.liveMaps[i];
+          const off = map && map.maxEntries === 1 && map.keySize === 4 ? map.lookup(u32Key(0)) : undefined;
+          return off === undefined ? undefined : this.machine.toVirtual(off);
+        },
+        mapName: (i) => this.spec.maps[i]?.name ?? `#${i}`,
+      });
+      const lookup = sourceLineLookup(spec);
+      const progId = this.machine.loadProgram(insns, {
+        name: spec.name,
+        helpers,
+        sourceLine: (i) => {
+          const li = lookup(i);
+          return li && { file: li.file, line: li.line, column: li.column, text: li.text };
+        },
+      });
+      this.programsByName.set(spec.name, { name: spec.name, progId, spec });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+// Runs raw bytecode the way uBPF's ubpf_test does: r1 = pointer to a copy of the input memory
+// (a read/write 'mem' region), r2 = its length, r10 = the stack. Used by `bpfbed exec` and by
+// the ISA conformance suite.
+import { decodeInsns } from '../asm/insn.js';
+import { Machine } from './machine.js';
+import type { Fault, HostHelper } from './types.js';
+
+export interface ExecRawOptions {
+  /** Instruction budget (default DEFAULT_INSN_BUDGET). */
+  budget?: number;
+  /** Host helpers by number; only these may be called. */
+  helpers?: Map<number, HostHelper>;
+}
+
+export interface ExecRawResult {
+  r0: bigint;
+  insnCount: number;
+  fault?: Fault;
+  /** The memory after the run. */
+  mem: Uint8Array;
+}
+
+/**
+ * Loads `code` (raw little-endian BPF, a multiple of 8 bytes) into a fresh Machine and runs it
+ * once. Throws ProgramLoadError if the program does not validate; a runtime fault is returned.
+ */
+export async function execRaw(code: Uint8Array, mem: Uint8Array, opts: ExecRawOptions = {}): Promise<ExecRawResult> {
+  const machine = await Machine.create();
+  const helpers = opts.helpers ?? new Map<number, HostHelper>();
+  for (const [id, fn] of helpers) machine.setHelper(id, fn);
+  const insns = decodeInsns(code);
+  const prog = machine.loadProgram(insns, { name: 'exec', helpers: new Set(helpers.keys()) });
+  let memOff = 0;
+  let r1 = 0n;
+  if (mem.length > 0) {
+    memOff = machine.alloc(mem.length, 8);
+    machine.bytes().set(mem, memOff);
+    machine.addRegion(memOff, mem.length, { kind: 'mem', name: 'mem', read: true, write: true });
+    r1 = machine.toVirtual(memOff);
+  }
+  const result = machine.run(prog, [r1, BigInt(mem.length)], { budget: opts.budget });
+  const out = mem.length > 0 ? machine.bytes().slice(memOff, memOff + mem.length) : new Uint8Array(0);
+  const ret: ExecRawResult = { r0: result.r0, insnCount: result.insnCount, mem: out };
+  if (result.fault) ret.fault = result.fault;
+  return ret;
+}

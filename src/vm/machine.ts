@@ -1,0 +1,708 @@
+// The host side of the wasm BPF VM: instantiates the interpreter (assembly/, embedded as base64),
+// owns its linear memory (allocator, regions), loads programs (validate, then decode into
+// records), dispatches host helpers and runs programs. Browser-safe.
+import type { Insn } from '../asm/insn.js';
+import { helperName as kernelHelperName } from '../helpers/names.js';
+import * as A from './abi.js';
+import { functionStarts, writeRecords } from './decode.js';
+import { describeInsn, formatFault, type RegionInfo } from './fault.js';
+import {
+  DEFAULT_INSN_BUDGET,
+  VBASE,
+  type CtxAccessTable,
+  type Fault,
+  type FaultCode,
+  type HelperCall,
+  type HostHelper,
+  type LoadProgramOptions,
+  type RegionOptions,
+  type RunOptions,
+  type RunResult,
+  type TraceEntry,
+} from './types.js';
+import { validateProgram, type ValidationProblem } from './validate.js';
+import { wasmBytes } from './wasm-bytes.generated.js';
+
+const PAGE = 65536;
+const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+
+/** A program was refused at load; the message names program, instruction, disassembly, problem. */
+export class ProgramLoadError extends Error {
+  constructor(
+    readonly progName: string,
+    readonly problems: readonly ValidationProblem[],
+    insns: readonly Insn[],
+  ) {
+    const lines = problems
+      .slice(0, 20)
+      .map((p) => `  insn ${p.insnIndex}: ${describeInsn(insns, p.insnIndex)}: ${p.message}`);
+    if (problems.length > 20) lines.push(`  ... and ${problems.length - 20} more`);
+    super(`program ${progName} cannot be loaded:\n${lines.join('\n')}`);
+    this.name = 'ProgramLoadError';
+  }
+}
+
+/** Thrown through a host helper when a nested BPF run (callSubprogram) faulted. */
+class NestedFault extends Error {
+  constructor() {
+    super('a BPF callback faulted; the run stops');
+  }
+}
+
+interface Region extends RegionInfo {
+  ctx?: { table: number; tableSize: number; access: CtxAccessTable };
+}
+
+interface Program {
+  id: number;
+  name: string;
+  insns: readonly Insn[];
+  code: number;
+  funcStarts: Set<number>;
+  sourceLine?: LoadProgramOptions['sourceLine'];
+}
+
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  ctrlBase(): number;
+  helperKinds(): number;
+  heapBase(): number;
+  stackTop(): number;
+  resetCache(): void;
+  run(prog: number, traced: number): number;
+  callNested(prog: number, pc: number, traced: number): number;
+}
+
+const FAULT_CODES: Record<number, FaultCode> = {
+  [A.FAULT_READ_OOB]: 'read_oob',
+  [A.FAULT_WRITE_OOB]: 'write_oob',
+  [A.FAULT_CTX_READ]: 'ctx_read',
+  [A.FAULT_CTX_WRITE]: 'ctx_write',
+  [A.FAULT_BUDGET]: 'budget',
+  [A.FAULT_CALL_DEPTH]: 'call_depth',
+  [A.FAULT_HELPER]: 'helper',
+  [A.FAULT_BAD_CALLX]: 'bad_callx',
+  [A.FAULT_READ_DENIED]: 'read_denied',
+  [A.FAULT_WRITE_DENIED]: 'write_denied',
+  [A.FAULT_ABORTED]: 'helper',
+};
+
+export class Machine {
+  private readonly wasm: WasmExports;
+  private readonly ctrl: number;
+  private view!: DataView;
+  private viewBuffer: ArrayBufferLike | undefined;
+  /** Free blocks [offset, size], sorted by offset; allocated blocks by offset → size. */
+  private free_: [number, number][] = [];
+  private readonly allocated = new Map<number, number>();
+  private readonly regionMap = new Map<number, Region>();
+  private regionOrder: Region[] = [];
+  private regionTable = 0;
+  private regionTableCap = 0;
+  private nextRegionId = 1;
+  private readonly programs: Program[] = [];
+  private progTable = 0;
+  private progTableCap = 0;
+  private readonly hostHelpers = new Map<number, HostHelper>();
+  private running = false;
+  private traced = 0;
+  private helperError: unknown;
+  private tailCalls = 0;
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.wasm = instance.exports as unknown as WasmExports;
+    this.ctrl = this.wasm.ctrlBase();
+  }
+
+  /** Instantiates a fresh VM with its own memory. */
+  static async create(opts: { memoryPages?: number } = {}): Promise<Machine> {
+    let machine: Machine | undefined;
+    const imports = {
+      env: {
+        hostHelper: (id: number): void => machine!.dispatchHelper(id),
+        abort: (): never => {
+          throw new Error('internal: the VM aborted');
+        },
+      },
+    };
+    const module = await WebAssembly.compile(wasmBytes() as Uint8Array<ArrayBuffer>);
+    const instance = await WebAssembly.instantiate(module, imports);
+    machine = new Machine(instance);
+    machine.init(opts.memoryPages ?? 0);
+    return machine;
+  }
+
+  private init(memoryPages: number): void {
+    const mem = this.wasm.memory;
+    const have = mem.buffer.byteLength / PAGE;
+    if (memoryPages > have) mem.grow(memoryPages - have);
+    const heap = align(this.wasm.heapBase(), 16);
+    this.free_ = [[heap, mem.buffer.byteLength - heap]];
+    // Region 0: the stack, maintained by the VM as call depth changes.
+    const stackTop = this.wasm.stackTop();
+    const stack: Region = {
+      id: 0,
+      kind: 'stack',
+      name: 'stack',
+      offset: stackTop - A.STACK_FRAME_SIZE,
+      length: A.STACK_FRAME_SIZE,
+      start: VBASE + BigInt(stackTop - A.STACK_FRAME_SIZE),
+      read: true,
+      write: true,
+    };
+    this.regionMap.set(0, stack);
+    this.writeRegionTable();
+    this.ensureProgTable(8);
+    this.dv().setInt32(this.ctrl + A.CB_TAIL, -1, true);
+  }
+
+  // ---- memory ----
+
+  private dv(): DataView {
+    const buf = this.wasm.memory.buffer;
+    if (buf !== this.viewBuffer) {
+      this.view = new DataView(buf);
+      this.viewBuffer = buf;
+    }
+    return this.view;
+  }
+
+  /** A view of the whole VM memory (take a fresh one after any allocation: memory may grow). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.wasm.memory.buffer);
+  }
+
+  /** Allocates `size` zeroed bytes aligned to `align` (default 8); returns the wasm offset. */
+  alloc(size: number, alignment = 8): number {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: bad size ${size}`);
+    if (alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new RangeError(`alloc: bad alignment ${alignment}`);
+    const want = Math.max(align(size, 8), 8);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      for (let i = 0; i < this.free_.length; i++) {
+        const [off, len] = this.free_[i];
+        const start = align(off, alignment);
+        const end = start + want;
+        if (end > off + len) continue;
+        const pieces: [number, number][] = [];
+        if (start > off) pieces.push([off, start - off]);
+        if (off + len > end) pieces.push([end, off + len - end]);
+        this.free_.splice(i, 1, ...pieces);
+        this.allocated.set(start, want);
+        this.bytes().fill(0, start, end);
+        return start;
+      }
+      this.growFor(want + alignment);
+    }
+    throw new RangeError(`alloc: cannot allocate ${size} bytes`);
+  }
+
+  private growFor(bytes: number): void {
+    const mem = this.wasm.memory;
+    const oldEnd = mem.buffer.byteLength;
+    const pages = Math.max(Math.ceil(bytes / PAGE), oldEnd / PAGE); // at least double
+    try {
+      mem.grow(pages);
+    } catch {
+      mem.grow(Math.ceil(bytes / PAGE));
+    }
+    this.release(oldEnd, mem.buffer.byteLength - oldEnd);
+  }
+
+  /** Frees a block returned by alloc. */
+  free(off: number): void {
+    const size = this.allocated.get(off);
+    if (size === undefined) throw new Error(`free: 0x${off.toString(16)} was not allocated`);
+    this.allocated.delete(off);
+    this.release(off, size);
+  }
+
+  private release(off: number, size: number): void {
+    const list = this.free_;
+    let i = 0;
+    while (i < list.length && list[i][0] < off) i++;
+    list.splice(i, 0, [off, size]);
+    // Merge with the neighbours.
+    if (i + 1 < list.length && list[i][0] + list[i][1] === list[i + 1][0]) {
+      list[i][1] += list[i + 1][1];
+      list.splice(i + 1, 1);
+    }
+    if (i > 0 && list[i - 1][0] + list[i - 1][1] === list[i][0]) {
+      list[i - 1][1] += list[i][1];
+      list.splice(i, 1);
+    }
+  }
+
+  toVirtual(off: number): bigint {
+    return VBASE + BigInt(off);
+  }
+
+  toOffset(addr: bigint): number | undefined {
+    const rel = U64(addr) - VBASE;
+    if (rel < 0n || rel >= BigInt(this.wasm.memory.buffer.byteLength)) return undefined;
+    return Number(rel);
+  }
+
+  // ---- regions ----
+
+  addRegion(off: number, len: number, opts: RegionOptions): number {
+    this.checkRange(off, len, 'addRegion');
+    if (opts.kind === 'ctx') throw new Error('addRegion: use addCtxRegion for context regions');
+    const id = this.nextRegionId++;
+    this.regionMap.set(id, {
+      id,
+      kind: opts.kind,
+      name: opts.name,
+      offset: off,
+      length: len,
+      start: VBASE + BigInt(off),
+      read: opts.read,
+      write: opts.write,
+    });
+    this.writeRegionTable();
+    return id;
+  }
+
+  addCtxRegion(off: number, len: number, name: string, table: CtxAccessTable): number {
+    this.checkRange(off, len, 'addCtxRegion');
+    if (table.readSizes.length !== len || table.writeSizes.length !== len) {
+      throw new Error(`addCtxRegion ${name}: access tables must have ${len} entries (one per byte)`);
+    }
+    const tableSize = align(3 * len, 8) + 8 * len;
+    const t = this.alloc(tableSize);
+    const bytes = this.bytes();
+    bytes.set(table.readSizes, t);
+    bytes.set(table.writeSizes, t + len);
+    const id = this.nextRegionId++;
+    const region: Region = {
+      id,
+      kind: 'ctx',
+      name,
+      offset: off,
+      length: len,
+      start: VBASE + BigInt(off),
+      read: true,
+      write: true,
+      ctx: { table: t, tableSize, access: table },
+    };
+    this.regionMap.set(id, region);
+    for (const f of table.pointerFields) this.setPointerField(id, f.offset, f.value);
+    this.writeRegionTable();
+    return id;
+  }
+
+  /** A pointer field of a context: loads at `offset` yield `value` (e.g. __sk_buff.data). */
+  setPointerField(regionId: number, offset: number, value: bigint): void {
+    const r = this.regionMap.get(regionId);
+    if (!r?.ctx) throw new Error(`setPointerField: region ${regionId} is not a context region`);
+    if (!Number.isInteger(offset) || offset < 0 || offset >= r.length) {
+      throw new RangeError(`setPointerField: offset ${offset} outside ${r.name} (${r.length} bytes)`);
+    }
+    const t = r.ctx.table;
+    const dv = this.dv();
+    dv.setUint8(t + 2 * r.length + offset, 1);
+    dv.setBigUint64(t + align(3 * r.length, 8) + 8 * offset, U64(value), true);
+  }
+
+  resizeRegion(id: number, off: number, len: number): void {
+    const r = this.regionMap.get(id);
+    if (!r || id === 0) throw new Error(`resizeRegion: no region ${id}`);
+    if (r.ctx && len !== r.length) throw new Error(`resizeRegion: context region ${r.name} cannot change size`);
+    this.checkRange(off, len, 'resizeRegion');
+    r.offset = off;
+    r.length = len;
+    r.start = VBASE + BigInt(off);
+    this.writeRegionTable();
+  }
+
+  removeRegion(id: number): void {
+    const r = this.regionMap.get(id);
+    if (!r || id === 0) throw new Error(`removeRegion: no region ${id}`);
+    if (r.ctx) this.free(r.ctx.table);
+    this.regionMap.delete(id);
+    this.writeRegionTable();
+  }
+
+  /** Every region, stack first (for fault messages and tools). */
+  regions(): RegionInfo[] {
+    return [...this.regionMap.values()].map(({ ctx: _ctx, ...info }) => ({ ...info }));
+  }
+
+  private checkRange(off: number, len: number, what: string): void {
+    if (!Number.isInteger(off) || !Number.isInteger(len) || off <= 0 || len < 0 || off + len > this.wasm.memory.buffer.byteLength) {
+      throw new RangeError(`${what}: [${off}, ${off + len}) is not inside VM memory`);
+    }
+  }
+
+  private writeRegionTable(): void {
+    const order = [...this.regionMap.values()];
+    const stackEntryLo = this.regionTable ? this.dv().getUint32(this.regionTable, true) : 0;
+    if (order.length > this.regionTableCap) {
+      const cap = Math.max(16, order.length * 2);
+      const t = this.alloc(cap * A.REGION_SIZE);
+      if (this.regionTable) this.free(this.regionTable);
+      this.regionTable = t;
+      this.regionTableCap = cap;
+    }
+    const dv = this.dv();
+    order.forEach((r, i) => {
+      const e = this.regionTable + i * A.REGION_SIZE;
+      if (r.id === 0 && stackEntryLo !== 0 && this.running) {
+        // The VM owns the stack entry while running (its bounds follow the call depth).
+        dv.setUint32(e, stackEntryLo, true);
+        dv.setUint32(e + 4, this.wasm.stackTop() - stackEntryLo, true);
+      } else {
+        dv.setUint32(e, r.offset, true);
+        dv.setUint32(e + 4, r.length, true);
+      }
+      const flags = (r.read ? A.REGION_READ : 0) | (r.write ? A.REGION_WRITE : 0) | (r.ctx ? A.REGION_CTX : 0);
+      dv.setUint32(e + 8, flags, true);
+      dv.setUint32(e + 12, r.ctx?.table ?? 0, true);
+    });
+    this.regionOrder = order;
+    dv.setUint32(this.ctrl + A.CB_REGIONS, this.regionTable, true);
+    dv.setUint32(this.ctrl + A.CB_NREGIONS, order.length, true);
+    this.wasm.resetCache();
+  }
+
+  // ---- programs ----
+
+  /**
+   * Validates and loads a linked program. Every lddw is a plain constant, except
+   * BPF_PSEUDO_FUNC (src 4, imm = slot offset as in the kernel), which becomes the code address
+   * of that function here, since code addresses exist only once the program is loaded.
+   */
+  loadProgram(insns: readonly Insn[], opts: LoadProgramOptions): number {
+    const problems = validateProgram(insns, { helpers: opts.helpers, helperName: kernelHelperName });
+    if (problems.length > 0) throw new ProgramLoadError(opts.name, problems, insns);
+    const id = this.programs.length;
+    const code = this.alloc(insns.length * A.REC_SIZE, 16);
+    const funcStarts = functionStarts(insns);
+    writeRecords(this.dv(), code, insns, funcStarts, (index) => VBASE + BigInt(code + index * A.REC_SIZE));
+    this.programs.push({ id, name: opts.name, insns: insns.map((i) => ({ ...i })), code, funcStarts, sourceLine: opts.sourceLine });
+    this.ensureProgTable(this.programs.length);
+    const dv = this.dv();
+    dv.setUint32(this.progTable + id * A.PROG_SIZE, code, true);
+    dv.setUint32(this.progTable + id * A.PROG_SIZE + 4, insns.length, true);
+    return id;
+  }
+
+  private ensureProgTable(count: number): void {
+    if (count <= this.progTableCap) {
+      this.dv().setUint32(this.ctrl + A.CB_NPROGS, count, true);
+      return;
+    }
+    const cap = Math.max(8, count * 2);
+    const t = this.alloc(cap * A.PROG_SIZE);
+    if (this.progTable) {
+      this.bytes().copyWithin(t, this.progTable, this.progTable + this.progTableCap * A.PROG_SIZE);
+      this.free(this.progTable);
+    }
+    this.progTable = t;
+    this.progTableCap = cap;
+    const dv = this.dv();
+    dv.setUint32(this.ctrl + A.CB_PROGS, t, true);
+    dv.setUint32(this.ctrl + A.CB_NPROGS, this.programs.length, true);
+  }
+
+  private program(progId: number, what: string): Program {
+    const p = this.programs[progId];
+    if (!p) throw new Error(`${what}: no program ${progId}`);
+    return p;
+  }
+
+  /** Name of a loaded program. */
+  programName(progId: number): string {
+    return this.program(progId, 'programName').name;
+  }
+
+  /**
+   * The code address of instruction `insnIndex` (for BPF_PSEUDO_FUNC lddw and callx). The
+   * instruction becomes a valid callx / callback target.
+   */
+  codeAddress(progId: number, insnIndex: number): bigint {
+    const p = this.program(progId, 'codeAddress');
+    if (!Number.isInteger(insnIndex) || insnIndex < 0 || insnIndex >= p.insns.length) {
+      throw new RangeError(`codeAddress: instruction ${insnIndex} is outside ${p.name} (${p.insns.length} slots)`);
+    }
+    p.funcStarts.add(insnIndex);
+    const rec = p.code + insnIndex * A.REC_SIZE;
+    const dv = this.dv();
+    dv.setUint8(rec + A.REC_FLAGS, dv.getUint8(rec + A.REC_FLAGS) | A.FLAG_FUNC_START);
+    return VBASE + BigInt(rec);
+  }
+
+  /** The program and instruction a code address points at, if it is one. */
+  resolveCodeAddress(addr: bigint): { progId: number; insnIndex: number } | undefined {
+    const off = this.toOffset(addr);
+    if (off === undefined) return undefined;
+    for (const p of this.programs) {
+      const rel = off - p.code;
+      if (rel >= 0 && rel < p.insns.length * A.REC_SIZE && rel % A.REC_SIZE === 0) {
+        return { progId: p.id, insnIndex: rel / A.REC_SIZE };
+      }
+    }
+    return undefined;
+  }
+
+  // ---- helpers ----
+
+  /** Registers a host helper for helper number `id` (dispatched for `call id`). */
+  setHelper(id: number, fn: HostHelper): void {
+    if (!Number.isInteger(id) || id < 0 || id >= A.HELPERS_MAX) throw new RangeError(`setHelper: bad helper number ${id}`);
+    this.hostHelpers.set(id, fn);
+    this.dv().setUint8(this.wasm.helperKinds() + id, A.HELPER_HOST);
+  }
+
+  /** Marks helper `id` as implemented inside the VM (assembly/native.ts). */
+  setNativeHelper(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= A.HELPERS_MAX) throw new RangeError(`setNativeHelper: bad helper number ${id}`);
+    this.hostHelpers.delete(id);
+    this.dv().setUint8(this.wasm.helperKinds() + id, A.HELPER_NATIVE);
+  }
+
+  private dispatchHelper(id: number): void {
+    const fn = this.hostHelpers.get(id);
+    const dv = this.dv();
+    const c = this.ctrl;
+    const args: [bigint, bigint, bigint, bigint, bigint] = [
+      dv.getBigUint64(c + 8, true),
+      dv.getBigUint64(c + 16, true),
+      dv.getBigUint64(c + 24, true),
+      dv.getBigUint64(c + 32, true),
+      dv.getBigUint64(c + 40, true),
+    ];
+    const call: HelperCall = {
+      helperId: id,
+      args,
+      progId: dv.getInt32(c + A.CB_PROG, true),
+      insnIndex: dv.getInt32(c + A.CB_PC, true),
+    };
+    if (!fn) throw new Error(`helper ${id} has no implementation`);
+    const r0 = fn(call);
+    if (typeof r0 !== 'bigint') throw new TypeError(`helper ${id} returned ${typeof r0}, not a bigint`);
+    this.dv().setBigUint64(c + A.CB_REGS, U64(r0), true);
+  }
+
+  /**
+   * Calls BPF subprogram `insnIndex` of `progId` from inside a host helper (bpf_loop,
+   * bpf_for_each_map_elem) with up to 5 arguments in r1..r5, in a new frame; returns its r0.
+   * The caller's registers are restored afterwards. If the callback faults, this throws and
+   * the whole run stops with that fault.
+   */
+  callSubprogram(progId: number, insnIndex: number, args: readonly bigint[]): bigint {
+    if (!this.running) throw new Error('callSubprogram: only from inside a helper during a run');
+    const p = this.program(progId, 'callSubprogram');
+    if (!p.funcStarts.has(insnIndex)) {
+      throw new Error(`callSubprogram: instruction ${insnIndex} of ${p.name} is not a function start`);
+    }
+    if (args.length > 5) throw new RangeError('callSubprogram: at most 5 arguments');
+    const saved = this.bytes().slice(this.ctrl, this.ctrl + 88);
+    const dv = this.dv();
+    for (let i = 0; i < 5; i++) dv.setBigUint64(this.ctrl + 8 * (i + 1), U64(args[i] ?? 0n), true);
+    const status = this.wasm.callNested(progId, insnIndex, this.traced);
+    if (status !== 0) throw new NestedFault();
+    const r0 = this.dv().getBigUint64(this.ctrl, true);
+    this.bytes().set(saved, this.ctrl);
+    return r0;
+  }
+
+  /** From inside a host helper: when it returns, continue in program `progId` (bpf_tail_call). */
+  requestTailCall(progId: number): void {
+    if (!this.running) throw new Error('requestTailCall: only from inside a helper during a run');
+    this.program(progId, 'requestTailCall');
+    this.tailCalls++;
+    this.dv().setInt32(this.ctrl + A.CB_TAIL, progId, true);
+  }
+
+  /** Tail calls requested during the current (or last) run. */
+  get tailCallCount(): number {
+    return this.tailCalls;
+  }
+
+  // ---- registers ----
+
+  reg(i: number): bigint {
+    if (!Number.isInteger(i) || i < 0 || i > 10) throw new RangeError(`reg: no register r${i}`);
+    return this.dv().getBigUint64(this.ctrl + 8 * i, true);
+  }
+
+  setReg(i: number, v: bigint): void {
+    if (!Number.isInteger(i) || i < 0 || i > 10) throw new RangeError(`setReg: no register r${i}`);
+    this.dv().setBigUint64(this.ctrl + 8 * i, U64(v), true);
+  }
+
+  // ---- runs ----
+
+  /**
+   * Runs program `progId` with r1..r5 = args. Never throws for a program's fault: the result
+   * carries it. `ldAbsRegion` names the packet that legacy LD_ABS/LD_IND read.
+   */
+  run(progId: number, args: readonly bigint[] = [], opts: RunOptions & { ldAbsRegion?: number } = {}): RunResult {
+    this.program(progId, 'run');
+    if (this.running) throw new Error('run: the machine is already running (use callSubprogram from helpers)');
+    if (args.length > 5) throw new RangeError('run: at most 5 arguments (r1..r5)');
+    const budget = opts.budget ?? DEFAULT_INSN_BUDGET;
+    if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`run: bad budget ${budget}`);
+    const traceLimit = opts.traceLimit ?? 0;
+    let traceBuf = 0;
+    if (traceLimit > 0) traceBuf = this.alloc(traceLimit * A.TRACE_ENTRY_SIZE, 16);
+
+    const dv = this.dv();
+    const c = this.ctrl;
+    for (let i = 0; i <= 10; i++) dv.setBigUint64(c + 8 * i, i >= 1 && i <= 5 ? U64(args[i - 1] ?? 0n) : 0n, true);
+    dv.setBigInt64(c + A.CB_BUDGET, BigInt(budget), true);
+    dv.setBigInt64(c + A.CB_LEFT, BigInt(budget), true);
+    dv.setInt32(c + A.CB_PROG, progId, true);
+    dv.setInt32(c + A.CB_PC, 0, true);
+    dv.setUint32(c + A.CB_TRACE, traceBuf, true);
+    dv.setUint32(c + A.CB_TRACE_CAP, traceLimit, true);
+    dv.setUint32(c + A.CB_TRACE_N, 0, true);
+    let ldLo = 0;
+    let ldLen = 0;
+    if (opts.ldAbsRegion !== undefined) {
+      const r = this.regionMap.get(opts.ldAbsRegion);
+      if (!r) throw new Error(`run: no region ${opts.ldAbsRegion} for LD_ABS`);
+      ldLo = r.offset;
+      ldLen = r.length;
+    }
+    dv.setUint32(c + A.CB_LDABS_LO, ldLo, true);
+    dv.setUint32(c + A.CB_LDABS_LEN, ldLen, true);
+
+    this.running = true;
+    this.traced = traceLimit > 0 ? 1 : 0;
+    this.tailCalls = 0;
+    this.helperError = undefined;
+    let status: number;
+    try {
+      status = this.wasm.run(progId, this.traced);
+    } catch (e) {
+      // A host helper threw (or a callback faulted: then the VM already recorded the fault).
+      const recorded = this.dv().getInt32(c + A.CB_FAULT, true);
+      if (e instanceof NestedFault && recorded !== 0) status = recorded;
+      else {
+        this.helperError = e;
+        status = A.FAULT_ABORTED;
+      }
+    } finally {
+      this.running = false;
+      this.writeRegionTable(); // put the stack entry back to frame 0
+    }
+    const after = this.dv();
+    const left = after.getBigInt64(c + A.CB_LEFT, true);
+    const result: RunResult = {
+      r0: after.getBigUint64(c, true),
+      insnCount: Number(BigInt(budget) - left),
+    };
+    if (status !== 0) result.fault = this.makeFault(status, budget);
+    if (traceLimit > 0) {
+      result.trace = this.readTrace(traceBuf, traceLimit);
+      this.free(traceBuf);
+    }
+    return result;
+  }
+
+  private readTrace(buf: number, cap: number): TraceEntry[] {
+    const dv = this.dv();
+    const n = dv.getUint32(this.ctrl + A.CB_TRACE_N, true);
+    const out: TraceEntry[] = [];
+    const first = n > cap ? n - cap : 0;
+    for (let k = first; k < n; k++) {
+      const e = buf + (k % cap) * A.TRACE_ENTRY_SIZE;
+      const regs: bigint[] = [];
+      for (let i = 0; i <= 10; i++) regs.push(dv.getBigUint64(e + 16 + 8 * i, true));
+      out.push({ progId: dv.getInt32(e, true), insnIndex: dv.getInt32(e + 4, true), frame: dv.getInt32(e + 8, true), regs });
+    }
+    return out;
+  }
+
+  private makeFault(status: number, budget: number): Fault {
+    const dv = this.dv();
+    const c = this.ctrl;
+    const code = FAULT_CODES[status] ?? 'helper';
+    const progId = dv.getInt32(c + A.CB_PROG, true);
+    const insnIndex = dv.getInt32(c + A.CB_PC, true);
+    const p = this.programs[progId];
+    const fault: Fault = { code, progId, insnIndex, message: '' };
+    let detail: string | undefined;
+    let headline: string | undefined;
+    let deniedRegion: RegionInfo | undefined;
+    const memoryFault = status <= A.FAULT_CTX_WRITE || status === A.FAULT_READ_DENIED || status === A.FAULT_WRITE_DENIED;
+    if (memoryFault || status === A.FAULT_BAD_CALLX) {
+      fault.address = dv.getBigUint64(c + A.CB_FAULT_ADDR, true);
+      if (memoryFault) fault.size = dv.getInt32(c + A.CB_FAULT_SIZE, true);
+    }
+    const regions = this.regions();
+    switch (status) {
+      case A.FAULT_BUDGET:
+        detail = `${budget} instructions; raise RunOptions.budget if the program is meant to run longer`;
+        break;
+      case A.FAULT_CALL_DEPTH:
+        detail = `more than ${A.MAX_FRAMES} frames, the kernel's MAX_CALL_FRAMES`;
+        break;
+      case A.FAULT_HELPER: {
+        const id = dv.getInt32(c + A.CB_HELPER, true);
+        detail = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`}) has no implementation in this machine`;
+        break;
+      }
+      case A.FAULT_ABORTED: {
+        const id = dv.getInt32(c + A.CB_HELPER, true);
+        const e = this.helperError;
+        const why = e instanceof Error ? e.message : String(e);
+        detail = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`}) threw: ${why}`;
+        break;
+      }
+      case A.FAULT_READ_DENIED:
+      case A.FAULT_WRITE_DENIED: {
+        const idx = dv.getInt32(c + A.CB_FAULT_AUX, true);
+        const r = this.regionOrder[idx];
+        if (r) {
+          deniedRegion = regions.find((x) => x.id === r.id);
+          headline = `${status === A.FAULT_WRITE_DENIED ? 'write to read-only' : 'read from unreadable'} ${r.kind} region ${r.name}`;
+        }
+        break;
+      }
+      case A.FAULT_CTX_READ:
+      case A.FAULT_CTX_WRITE: {
+        const r = this.regionOrder.find((x) => x.ctx && fault.address! >= x.start && fault.address! < x.start + BigInt(x.length));
+        if (r?.ctx) {
+          const off = Number(fault.address! - r.start);
+          const write = status === A.FAULT_CTX_WRITE;
+          const masks = write ? r.ctx.access.writeSizes : r.ctx.access.readSizes;
+          const hexOff = `0x${off.toString(16)}`;
+          if (write && r.ctx.access.writeSizes[off] === 0 && r.ctx.access.readSizes[off] !== 0) {
+            headline = `write to read-only field at offset ${hexOff} of ${r.name}`;
+          } else if (masks[off] === 0) {
+            headline = `${write ? 'write to' : 'read of'} offset ${hexOff} of ${r.name}, which the program type does not allow`;
+          } else {
+            headline = `${write ? 'write' : 'read'} of ${fault.size} bytes at offset ${hexOff} of ${r.name} (allowed sizes: ${sizesOf(masks[off])})`;
+          }
+          deniedRegion = regions.find((x) => x.id === r.id);
+        }
+        break;
+      }
+    }
+    fault.message = formatFault({
+      code,
+      progName: p?.name ?? `program ${progId}`,
+      insns: p?.insns ?? [],
+      insnIndex,
+      address: fault.address,
+      size: fault.size,
+      regions,
+      deniedRegion,
+      sourceLine: p?.sourceLine?.(insnIndex),
+      detail,
+      headline,
+    });
+    return fault;
+  }
+}
+
+function align(v: number, a: number): number {
+  return Math.ceil(v / a) * a;
+}
+
+function sizesOf(mask: number): string {
+  const s = [1, 2, 4, 8].filter((b) => mask & b).map((b) => `${b}`);
+  return s.length ? s.join(', ') : 'none';
+}
