@@ -249,6 +249,9 @@ export function run(prog: i32, traced: i32): i32 {
   store<i32>(CTRL + A.CB_TAIL, -1);
   store<i32>(CTRL + A.CB_DEPTH, 0);
   store<u32>(CTRL + A.CB_TRACE_N, 0);
+  // The kernel does not clear the stack (the verifier forbids reading it uninitialised); we
+  // do, so that a run never depends on what an earlier run left behind.
+  memory.fill(STACKS, 0, A.STACK_FRAME_SIZE * A.MAX_FRAMES);
   setStackRegion(0);
   setReg(10 * 8, frameTop(0));
   return enter(prog, 0, 0, traced);
@@ -328,72 +331,72 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
     switch (<i32>(head & 0xff)) {
       // ---- ALU64 (RFC 9669 §4.1) ----
       case A.ADD64_K: setReg(d, reg(d) + load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.ADD64_X: setReg(d, reg(d) + reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.ADD64_X: setReg(d, reg(d) + reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.SUB64_K: setReg(d, reg(d) - load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.SUB64_X: setReg(d, reg(d) - reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.SUB64_X: setReg(d, reg(d) - reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.MUL64_K: setReg(d, reg(d) * load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.MUL64_X: setReg(d, reg(d) * reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.MUL64_X: setReg(d, reg(d) * reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.DIV64_K: setReg(d, div64(reg(d), load<u64>(p, A.REC_IMM))); pc++; break;
-      case A.DIV64_X: setReg(d, div64(reg(d), reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.DIV64_X: setReg(d, div64(reg(d), reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.SDIV64_K: setReg(d, sdiv64(reg(d), load<u64>(p, A.REC_IMM))); pc++; break;
-      case A.SDIV64_X: setReg(d, sdiv64(reg(d), reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.SDIV64_X: setReg(d, sdiv64(reg(d), reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.MOD64_K: setReg(d, mod64(reg(d), load<u64>(p, A.REC_IMM))); pc++; break;
-      case A.MOD64_X: setReg(d, mod64(reg(d), reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.MOD64_X: setReg(d, mod64(reg(d), reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.SMOD64_K: setReg(d, smod64(reg(d), load<u64>(p, A.REC_IMM))); pc++; break;
-      case A.SMOD64_X: setReg(d, smod64(reg(d), reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.SMOD64_X: setReg(d, smod64(reg(d), reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.OR64_K: setReg(d, reg(d) | load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.OR64_X: setReg(d, reg(d) | reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.OR64_X: setReg(d, reg(d) | reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.AND64_K: setReg(d, reg(d) & load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.AND64_X: setReg(d, reg(d) & reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.AND64_X: setReg(d, reg(d) & reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.XOR64_K: setReg(d, reg(d) ^ load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.XOR64_X: setReg(d, reg(d) ^ reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.XOR64_X: setReg(d, reg(d) ^ reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       // Shift counts are masked to 63 (wasm i64.shl/shr mask the same way), as the kernel
       // interpreter does (core.c ALU64_LSH_X: DST = DST << SRC with the JITs masking).
       case A.LSH64_K: setReg(d, reg(d) << (load<u64>(p, A.REC_IMM) & 63)); pc++; break;
-      case A.LSH64_X: setReg(d, reg(d) << (reg(<usize>((head >> 16) & 0xff)) & 63)); pc++; break;
+      case A.LSH64_X: setReg(d, reg(d) << (reg(<usize>load<u8>(p, A.REC_SRC)) & 63)); pc++; break;
       case A.RSH64_K: setReg(d, reg(d) >> (load<u64>(p, A.REC_IMM) & 63)); pc++; break;
-      case A.RSH64_X: setReg(d, reg(d) >> (reg(<usize>((head >> 16) & 0xff)) & 63)); pc++; break;
+      case A.RSH64_X: setReg(d, reg(d) >> (reg(<usize>load<u8>(p, A.REC_SRC)) & 63)); pc++; break;
       case A.ARSH64_K: setReg(d, <u64>(<i64>reg(d) >> <i64>(load<u64>(p, A.REC_IMM) & 63))); pc++; break;
-      case A.ARSH64_X: setReg(d, <u64>(<i64>reg(d) >> <i64>(reg(<usize>((head >> 16) & 0xff)) & 63))); pc++; break;
+      case A.ARSH64_X: setReg(d, <u64>(<i64>reg(d) >> <i64>(reg(<usize>load<u8>(p, A.REC_SRC)) & 63))); pc++; break;
       case A.MOV64_K: setReg(d, load<u64>(p, A.REC_IMM)); pc++; break;
-      case A.MOV64_X: setReg(d, reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.MOV64_X: setReg(d, reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.NEG64: setReg(d, 0 - reg(d)); pc++; break;
-      case A.MOVSX64_8: setReg(d, <u64>(<i64>(<i8>reg(<usize>((head >> 16) & 0xff))))); pc++; break;
-      case A.MOVSX64_16: setReg(d, <u64>(<i64>(<i16>reg(<usize>((head >> 16) & 0xff))))); pc++; break;
-      case A.MOVSX64_32: setReg(d, <u64>(<i64>(<i32>reg(<usize>((head >> 16) & 0xff))))); pc++; break;
+      case A.MOVSX64_8: setReg(d, <u64>(<i64>(<i8>reg(<usize>load<u8>(p, A.REC_SRC))))); pc++; break;
+      case A.MOVSX64_16: setReg(d, <u64>(<i64>(<i16>reg(<usize>load<u8>(p, A.REC_SRC))))); pc++; break;
+      case A.MOVSX64_32: setReg(d, <u64>(<i64>(<i32>reg(<usize>load<u8>(p, A.REC_SRC))))); pc++; break;
 
       // ---- ALU32: operate on the low halves, zero-extend the result (RFC 9669 §4.1) ----
       case A.ADD32_K: setReg(d, <u64>(<u32>reg(d) + load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.ADD32_X: setReg(d, <u64>(<u32>reg(d) + <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.ADD32_X: setReg(d, <u64>(<u32>reg(d) + <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.SUB32_K: setReg(d, <u64>(<u32>reg(d) - load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.SUB32_X: setReg(d, <u64>(<u32>reg(d) - <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.SUB32_X: setReg(d, <u64>(<u32>reg(d) - <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.MUL32_K: setReg(d, <u64>(<u32>reg(d) * load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.MUL32_X: setReg(d, <u64>(<u32>reg(d) * <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.MUL32_X: setReg(d, <u64>(<u32>reg(d) * <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.DIV32_K: setReg(d, div32(<u32>reg(d), load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.DIV32_X: setReg(d, div32(<u32>reg(d), <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.DIV32_X: setReg(d, div32(<u32>reg(d), <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.SDIV32_K: setReg(d, sdiv32(<u32>reg(d), load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.SDIV32_X: setReg(d, sdiv32(<u32>reg(d), <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.SDIV32_X: setReg(d, sdiv32(<u32>reg(d), <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.MOD32_K: setReg(d, mod32(<u32>reg(d), load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.MOD32_X: setReg(d, mod32(<u32>reg(d), <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.MOD32_X: setReg(d, mod32(<u32>reg(d), <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.SMOD32_K: setReg(d, smod32(<u32>reg(d), load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.SMOD32_X: setReg(d, smod32(<u32>reg(d), <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.SMOD32_X: setReg(d, smod32(<u32>reg(d), <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.OR32_K: setReg(d, <u64>(<u32>reg(d) | load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.OR32_X: setReg(d, <u64>(<u32>reg(d) | <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.OR32_X: setReg(d, <u64>(<u32>reg(d) | <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.AND32_K: setReg(d, <u64>(<u32>reg(d) & load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.AND32_X: setReg(d, <u64>(<u32>reg(d) & <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.AND32_X: setReg(d, <u64>(<u32>reg(d) & <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.XOR32_K: setReg(d, <u64>(<u32>reg(d) ^ load<u32>(p, A.REC_IMM))); pc++; break;
-      case A.XOR32_X: setReg(d, <u64>(<u32>reg(d) ^ <u32>reg(<usize>((head >> 16) & 0xff)))); pc++; break;
+      case A.XOR32_X: setReg(d, <u64>(<u32>reg(d) ^ <u32>reg(<usize>load<u8>(p, A.REC_SRC)))); pc++; break;
       case A.LSH32_K: setReg(d, <u64>(<u32>reg(d) << (load<u32>(p, A.REC_IMM) & 31))); pc++; break;
-      case A.LSH32_X: setReg(d, <u64>(<u32>reg(d) << (<u32>reg(<usize>((head >> 16) & 0xff)) & 31))); pc++; break;
+      case A.LSH32_X: setReg(d, <u64>(<u32>reg(d) << (<u32>reg(<usize>load<u8>(p, A.REC_SRC)) & 31))); pc++; break;
       case A.RSH32_K: setReg(d, <u64>(<u32>reg(d) >> (load<u32>(p, A.REC_IMM) & 31))); pc++; break;
-      case A.RSH32_X: setReg(d, <u64>(<u32>reg(d) >> (<u32>reg(<usize>((head >> 16) & 0xff)) & 31))); pc++; break;
+      case A.RSH32_X: setReg(d, <u64>(<u32>reg(d) >> (<u32>reg(<usize>load<u8>(p, A.REC_SRC)) & 31))); pc++; break;
       case A.ARSH32_K: setReg(d, <u64>(<u32>(<i32>reg(d) >> <i32>(load<u32>(p, A.REC_IMM) & 31)))); pc++; break;
-      case A.ARSH32_X: setReg(d, <u64>(<u32>(<i32>reg(d) >> <i32>(<u32>reg(<usize>((head >> 16) & 0xff)) & 31)))); pc++; break;
+      case A.ARSH32_X: setReg(d, <u64>(<u32>(<i32>reg(d) >> <i32>(<u32>reg(<usize>load<u8>(p, A.REC_SRC)) & 31)))); pc++; break;
       case A.MOV32_K: setReg(d, <u64>load<u32>(p, A.REC_IMM)); pc++; break;
-      case A.MOV32_X: setReg(d, <u64><u32>reg(<usize>((head >> 16) & 0xff))); pc++; break;
+      case A.MOV32_X: setReg(d, <u64><u32>reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.NEG32: setReg(d, <u64>(<u32>0 - <u32>reg(d))); pc++; break;
-      case A.MOVSX32_8: setReg(d, <u64><u32>(<i32>(<i8>reg(<usize>((head >> 16) & 0xff))))); pc++; break;
-      case A.MOVSX32_16: setReg(d, <u64><u32>(<i32>(<i16>reg(<usize>((head >> 16) & 0xff))))); pc++; break;
+      case A.MOVSX32_8: setReg(d, <u64><u32>(<i32>(<i8>reg(<usize>load<u8>(p, A.REC_SRC))))); pc++; break;
+      case A.MOVSX32_16: setReg(d, <u64><u32>(<i32>(<i16>reg(<usize>load<u8>(p, A.REC_SRC))))); pc++; break;
 
       // ---- byte order (RFC 9669 §4.2); the host is little-endian like x86 and arm64 ----
       case A.LE16: setReg(d, reg(d) & 0xffff); pc++; break;
@@ -406,49 +409,49 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
       // ---- jumps (RFC 9669 §4.3); targets were made absolute at decode ----
       case A.JA: pc = load<i32>(p, A.REC_OFF); break;
       case A.JEQ64_K: pc = reg(d) == load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JEQ64_X: pc = reg(d) == reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JEQ64_X: pc = reg(d) == reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JNE64_K: pc = reg(d) != load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JNE64_X: pc = reg(d) != reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JNE64_X: pc = reg(d) != reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JGT64_K: pc = reg(d) > load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JGT64_X: pc = reg(d) > reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JGT64_X: pc = reg(d) > reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JGE64_K: pc = reg(d) >= load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JGE64_X: pc = reg(d) >= reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JGE64_X: pc = reg(d) >= reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JLT64_K: pc = reg(d) < load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JLT64_X: pc = reg(d) < reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JLT64_X: pc = reg(d) < reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JLE64_K: pc = reg(d) <= load<u64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JLE64_X: pc = reg(d) <= reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JLE64_X: pc = reg(d) <= reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSGT64_K: pc = <i64>reg(d) > load<i64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSGT64_X: pc = <i64>reg(d) > <i64>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSGT64_X: pc = <i64>reg(d) > <i64>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSGE64_K: pc = <i64>reg(d) >= load<i64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSGE64_X: pc = <i64>reg(d) >= <i64>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSGE64_X: pc = <i64>reg(d) >= <i64>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSLT64_K: pc = <i64>reg(d) < load<i64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSLT64_X: pc = <i64>reg(d) < <i64>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSLT64_X: pc = <i64>reg(d) < <i64>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSLE64_K: pc = <i64>reg(d) <= load<i64>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSLE64_X: pc = <i64>reg(d) <= <i64>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSLE64_X: pc = <i64>reg(d) <= <i64>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSET64_K: pc = (reg(d) & load<u64>(p, A.REC_IMM)) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSET64_X: pc = (reg(d) & reg(<usize>((head >> 16) & 0xff))) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSET64_X: pc = (reg(d) & reg(<usize>load<u8>(p, A.REC_SRC))) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JEQ32_K: pc = <u32>reg(d) == load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JEQ32_X: pc = <u32>reg(d) == <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JEQ32_X: pc = <u32>reg(d) == <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JNE32_K: pc = <u32>reg(d) != load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JNE32_X: pc = <u32>reg(d) != <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JNE32_X: pc = <u32>reg(d) != <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JGT32_K: pc = <u32>reg(d) > load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JGT32_X: pc = <u32>reg(d) > <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JGT32_X: pc = <u32>reg(d) > <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JGE32_K: pc = <u32>reg(d) >= load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JGE32_X: pc = <u32>reg(d) >= <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JGE32_X: pc = <u32>reg(d) >= <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JLT32_K: pc = <u32>reg(d) < load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JLT32_X: pc = <u32>reg(d) < <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JLT32_X: pc = <u32>reg(d) < <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JLE32_K: pc = <u32>reg(d) <= load<u32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JLE32_X: pc = <u32>reg(d) <= <u32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JLE32_X: pc = <u32>reg(d) <= <u32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSGT32_K: pc = <i32>reg(d) > load<i32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSGT32_X: pc = <i32>reg(d) > <i32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSGT32_X: pc = <i32>reg(d) > <i32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSGE32_K: pc = <i32>reg(d) >= load<i32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSGE32_X: pc = <i32>reg(d) >= <i32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSGE32_X: pc = <i32>reg(d) >= <i32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSLT32_K: pc = <i32>reg(d) < load<i32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSLT32_X: pc = <i32>reg(d) < <i32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSLT32_X: pc = <i32>reg(d) < <i32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSLE32_K: pc = <i32>reg(d) <= load<i32>(p, A.REC_IMM) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSLE32_X: pc = <i32>reg(d) <= <i32>reg(<usize>((head >> 16) & 0xff)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSLE32_X: pc = <i32>reg(d) <= <i32>reg(<usize>load<u8>(p, A.REC_SRC)) ? load<i32>(p, A.REC_OFF) : pc + 1; break;
       case A.JSET32_K: pc = (<u32>reg(d) & load<u32>(p, A.REC_IMM)) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
-      case A.JSET32_X: pc = (<u32>reg(d) & <u32>reg(<usize>((head >> 16) & 0xff))) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
+      case A.JSET32_X: pc = (<u32>reg(d) & <u32>reg(<usize>load<u8>(p, A.REC_SRC))) != 0 ? load<i32>(p, A.REC_OFF) : pc + 1; break;
 
       // ---- calls ----
       case A.CALL_HELPER: {
@@ -533,7 +536,13 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
 
       // ---- loads and stores (RFC 9669 §5) ----
       case A.LDDW: setReg(d, load<u64>(p, A.REC_IMM)); pc += 2; break;
-      case A.LDX_B:
+      case A.LDX_B: {
+        const v = ld(reg(<usize>load<u8>(p, A.REC_SRC)) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 1);
+        if (faulted != 0) return leave(prog, pc, depth, left);
+        setReg(d, v);
+        pc++;
+        break;
+      }
       case A.LDX_H:
       case A.LDX_W:
       case A.LDX_DW:
@@ -541,10 +550,9 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
       case A.LDXS_H:
       case A.LDXS_W: {
         const op = <i32>load<u8>(p, A.REC_OP);
-        const off = reg(<usize>((head >> 16) & 0xff)) + <u64>load<i32>(p, A.REC_OFF) - VBASE;
+        const off = reg(<usize>load<u8>(p, A.REC_SRC)) + <u64>load<i32>(p, A.REC_OFF) - VBASE;
         let v: u64;
-        if (op == A.LDX_B) v = ld(off, 1);
-        else if (op == A.LDX_W) v = ld(off, 4);
+        if (op == A.LDX_W) v = ld(off, 4);
         else if (op == A.LDX_DW) v = ld(off, 8);
         else if (op == A.LDX_H) v = ld(off, 2);
         else if (op == A.LDXS_B) v = <u64>(<i64>(<i8>ld(off, 1)));
@@ -559,10 +567,10 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
       case A.ST_H: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 2, load<u64>(p, A.REC_IMM)); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
       case A.ST_W: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 4, load<u64>(p, A.REC_IMM)); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
       case A.ST_DW: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 8, load<u64>(p, A.REC_IMM)); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
-      case A.STX_B: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 1, reg(<usize>((head >> 16) & 0xff))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
-      case A.STX_H: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 2, reg(<usize>((head >> 16) & 0xff))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
-      case A.STX_W: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 4, reg(<usize>((head >> 16) & 0xff))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
-      case A.STX_DW: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 8, reg(<usize>((head >> 16) & 0xff))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
+      case A.STX_B: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 1, reg(<usize>load<u8>(p, A.REC_SRC))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
+      case A.STX_H: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 2, reg(<usize>load<u8>(p, A.REC_SRC))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
+      case A.STX_W: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 4, reg(<usize>load<u8>(p, A.REC_SRC))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
+      case A.STX_DW: st(reg(d) + <u64>load<i32>(p, A.REC_OFF) - VBASE, 8, reg(<usize>load<u8>(p, A.REC_SRC))); if (faulted != 0) return leave(prog, pc, depth, left); pc++; break;
 
       // Legacy packet loads. The verifier rewrites them (net/core/filter.c bpf_gen_ld_abs) into a
       // call of bpf_skb_load_helper_{8,16,32} with offset = (int)(imm) or (int)(src + imm),
@@ -577,7 +585,7 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
       case A.LDIND_W: {
         const op = <i32>load<u8>(p, A.REC_OP);
         let off = load<i32>(p, A.REC_IMM);
-        if (op >= A.LDIND_B) off += <i32>reg(<usize>((head >> 16) & 0xff));
+        if (op >= A.LDIND_B) off += <i32>reg(<usize>load<u8>(p, A.REC_SRC));
         const size: i32 = op == A.LDABS_B || op == A.LDIND_B ? 1 : op == A.LDABS_H || op == A.LDIND_H ? 2 : 4;
         const len = load<i32>(CTRL + A.CB_LDABS_LEN);
         if (off < 0 || off > len - size) {

@@ -3,6 +3,7 @@
 # disassembler golden test (test/asm/golden.test.ts):
 #   X.objdump.txt        llvm-objdump-19 -d --no-show-raw-insn          (what a plain objdump prints)
 #   X.alu32.objdump.txt  the same with --mattr=+alu32 (32-bit loads, stores and atomics as wN)
+#   X.raw.objdump.txt    --mattr=+alu32 with the raw instruction bytes shown
 # Run after `npm run build:bpf`; both files are committed so tests never need LLVM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +18,5 @@ for obj in fixtures/obj/isa/*.o; do
   # not depend on the path.
   "$OBJDUMP" -d --no-show-raw-insn "$obj" | tail -n +3 > "$base.objdump.txt"
   "$OBJDUMP" -d --no-show-raw-insn --mattr=+alu32 "$obj" | tail -n +3 > "$base.alu32.objdump.txt"
+  "$OBJDUMP" -d --mattr=+alu32 "$obj" | tail -n +3 > "$base.raw.objdump.txt"
 done

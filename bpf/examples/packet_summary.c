@@ -55,7 +55,7 @@ int flow_hash(struct packet *pkt)
 	__u32 hash = 2166136261u ^ hash_seed;
 
 	packets_seen++;
-	if (pkt->len < sizeof(*eth) + sizeof(struct iphdr))
+	if (pkt->len < sizeof(*eth) + sizeof(struct iphdr) || eth->h_proto != bpf_htons(ETH_P_IP))
 		return 0;
 	struct iphdr *ip = (void *)(eth + 1);
 	__u8 *p = (__u8 *)&ip->saddr;

@@ -1,5 +1,6 @@
 // Loader fixture: BTF-defined maps of several types, static PROG_ARRAY and
-// map-in-map values, and a legacy `maps` section with two definitions.
+// map-in-map values. (Legacy `maps` definitions are in legacy_maps.c, which
+// libbpf 1.x refuses to open, so that this object stays loadable by bpftool.)
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -84,31 +85,6 @@ struct {
 	.values = { [1] = (void *)&tail_b, [0] = (void *)&tail_a },
 };
 
-// Legacy map definitions (libbpf's struct bpf_map_def, removed in libbpf 1.0
-// from the header but still what old objects carry).
-struct bpf_map_def_legacy {
-	unsigned int type;
-	unsigned int key_size;
-	unsigned int value_size;
-	unsigned int max_entries;
-	unsigned int map_flags;
-};
-
-struct bpf_map_def_legacy legacy_hash SEC("maps") = {
-	.type = BPF_MAP_TYPE_HASH,
-	.key_size = 4,
-	.value_size = 8,
-	.max_entries = 16,
-};
-
-struct bpf_map_def_legacy legacy_array SEC("maps") = {
-	.type = BPF_MAP_TYPE_ARRAY,
-	.key_size = 4,
-	.value_size = 4,
-	.max_entries = 2,
-	.map_flags = 0,
-};
-
 SEC("tc")
 int tail_a(struct __sk_buff *skb)
 {
@@ -139,8 +115,6 @@ int use_maps(struct __sk_buff *skb)
 	if (inner)
 		bpf_map_lookup_elem(inner, &zero);
 	bpf_map_lookup_elem(&lru, &zero);
-	bpf_map_lookup_elem(&legacy_hash, &zero);
-	bpf_map_lookup_elem(&legacy_array, &zero);
 	bpf_map_lookup_elem(&routes, &zero);
 	bpf_ringbuf_output(&events, &zero, sizeof(zero), 0);
 	bpf_tail_call(skb, &jump, 0);

@@ -102,7 +102,15 @@ export function collectCodeRelocs(ctx: LoadContext, code: CodeSection, rel: ElfS
     const isLddw = insn.opcode === OP_LDDW;
     if (!isCall && !isLddw) fail(ctx, `${where}: relocation against ${label} on instruction ${idx} (opcode 0x${insn.opcode.toString(16)}), which is neither a call nor lddw`);
     if (isLddw && idx + 1 >= code.insns.length) fail(ctx, `${where}: lddw at instruction ${idx} is truncated`);
-    if (sym.shndx === SHN_UNDEF) fail(ctx, `${where}: unknown symbol ${label} (extern symbols, kfuncs and __kconfig are not supported)`);
+    if (sym.shndx === SHN_UNDEF) {
+      // A __kconfig extern lives in the .kconfig map (libbpf's RELO_EXTERN_LD64 for EXT_KCFG).
+      const off = ctx.kconfig?.offsets.get(sym.index);
+      if (isLddw && off !== undefined) {
+        code.relocs.set(idx, { kind: 'value', mapIndex: ctx.kconfig!.mapIndex, offset: off, symbol: label });
+        return;
+      }
+      fail(ctx, `${where}: unknown symbol ${label} (extern functions, kfuncs and __ksym are not supported)`);
+    }
     if (sym.shndx >= SHN_LORESERVE) fail(ctx, `${where}: relocation against ${label} in special section 0x${sym.shndx.toString(16)}`);
     const target = symbolSection(ctx, sym, where);
 

@@ -23,6 +23,8 @@ export interface LoadContext {
   maps: MapSpec[];
   /** placements[i] belongs to maps[i]. */
   placements: MapPlacement[];
+  /** The .kconfig map and the offset of each extern symbol in it, if the object has __kconfig externs. */
+  kconfig?: { mapIndex: number; offsets: Map<number, number> };
   /** The section being processed; errors that escape without one are attributed to it. */
   section?: string;
 }

@@ -10,6 +10,7 @@ import { type LoadContext } from './context.js';
 import { collectCodeRelocs, linkProgram, readCodeSection, type CodeSection } from './code.js';
 import { ObjectLoadError, SectionError } from './errors.js';
 import { BTF_MAPS_SECTION, collectBtfMaps, collectGlobalData, collectLegacyMaps, collectMapRelos, isLegacyMapsSection } from './maps.js';
+import { collectKconfig } from './externs.js';
 import { programTypeForSection } from './sections.js';
 import type { ObjectSpec, ProgramSpec } from './spec.js';
 
@@ -104,11 +105,12 @@ function load(bytes: Uint8Array, opts: LoadObjectOptions, partial: Partial<LoadC
     }
   }
 
-  // Maps, in libbpf's order: legacy, BTF-defined, global data.
+  // Maps, in libbpf's order: legacy, BTF-defined, global data, .kconfig.
   for (const s of elf.sections) if (isLegacyMapsSection(s.name) && s.type === SHT_PROGBITS) collectLegacyMaps(ctx, s);
   const btfMapsSec = one(BTF_MAPS_SECTION);
   const btfMaps = btfMapsSec ? collectBtfMaps(ctx, btfMapsSec) : new Map();
   collectGlobalData(ctx);
+  ctx.kconfig = collectKconfig(ctx);
   if (btfMapsSec) {
     for (const rel of elf.sections) {
       if (rel.type === SHT_REL && rel.info === btfMapsSec.index) collectMapRelos(ctx, rel, btfMaps);

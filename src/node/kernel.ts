@@ -21,6 +21,12 @@ export interface KernelRunOptions {
    * the calling convention of bpfbed's execRaw and of uBPF. Without it r1 = r2 = 0.
    */
   mem?: Uint8Array;
+  /**
+   * How the snippet is placed (tools/kernel/bpfbed-kexec.c): 'main' (default) keeps it the main
+   * program, its exits rewritten to jump to an epilogue that saves r0, as bpfbed runs it;
+   * 'subprog' calls it unchanged as a BPF-to-BPF subprogram (one more call frame).
+   */
+  mode?: 'main' | 'subprog';
   /** Kills the run after this many milliseconds (verifying and running a long loop takes time). Default 120 s. */
   timeoutMs?: number;
 }
@@ -42,8 +48,8 @@ export interface KernelRejected {
   accepted: false;
   errno: number;
   /**
-   * The verifier's log. Instruction indices in it are shifted by `wrapperSlots`: the snippet is
-   * loaded after a small wrapper program.
+   * The verifier's log. Its instruction indices count the `wrapperSlots` the runner puts before
+   * the snippet (and, in 'main' mode, 4 more epilogue slots before the snippet's subprograms).
    */
   verifierLog: string;
   wrapperSlots: number;
@@ -143,7 +149,7 @@ export async function runInKernel(code: Uint8Array, opts: KernelRunOptions = {})
     throw new Error(`runInKernel: program of ${code.length} bytes is not a non-empty multiple of 8`);
   }
   const binary = buildKernelTool();
-  const args = ['--repeat', String(repeat), '--batches', String(batches)];
+  const args = ['--repeat', String(repeat), '--batches', String(batches), '--mode', opts.mode ?? 'main'];
   let tempDir: string | undefined;
   try {
     if (opts.mem && opts.mem.length > 0) {

@@ -24,6 +24,8 @@ import { validateProgram, type ValidationProblem } from './validate.js';
 import { wasmBytes } from './wasm-bytes.generated.js';
 
 const PAGE = 65536;
+/** The VM module is compiled once per process (or page); each Machine gets its own instance. */
+let compiled: Promise<WebAssembly.Module> | undefined;
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 /** A program was refused at load; the message names program, instruction, disassembly, problem. */
@@ -125,7 +127,8 @@ export class Machine {
         },
       },
     };
-    const module = await WebAssembly.compile(wasmBytes() as Uint8Array<ArrayBuffer>);
+    compiled ??= WebAssembly.compile(wasmBytes() as Uint8Array<ArrayBuffer>);
+    const module = await compiled;
     const instance = await WebAssembly.instantiate(module, imports);
     machine = new Machine(instance);
     machine.init(opts.memoryPages ?? 0);

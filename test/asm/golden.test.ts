@@ -98,6 +98,7 @@ describe('disassembler matches llvm-objdump-19', () => {
     const sections = readCodeSections(new Uint8Array(readFileSync(join(DIR, object))));
     const plain = splitSections(readFileSync(join(DIR, `${base}.objdump.txt`), 'utf8'));
     const alu32 = splitSections(readFileSync(join(DIR, `${base}.alu32.objdump.txt`), 'utf8'));
+    const raw = splitSections(readFileSync(join(DIR, `${base}.raw.objdump.txt`), 'utf8'));
 
     for (const section of sections) {
       const insns = decodeInsns(section.bytes);
@@ -105,6 +106,11 @@ describe('disassembler matches llvm-objdump-19', () => {
       it(`${object} section ${section.name}: every line as llvm-objdump -d --mattr=+alu32 prints it`, () => {
         const ours = disassemble(insns, { symbols: section.symbols, alu32: true });
         expect(ours).toEqual(alu32.get(section.name));
+      });
+
+      it(`${object} section ${section.name}: raw bytes as llvm-objdump -d prints them`, () => {
+        const ours = disassemble(insns, { symbols: section.symbols, alu32: true, rawBytes: true });
+        expect(ours).toEqual(raw.get(section.name));
       });
 
       it(`${object} section ${section.name}: every line as plain llvm-objdump -d prints it`, () => {

@@ -181,19 +181,28 @@ describe('maps and global data', () => {
     ]);
   });
 
-  it('reads several legacy struct bpf_map_def definitions from the maps section, first', () => {
-    const spec = load('maps');
-    expect(spec.maps.slice(0, 2)).toMatchObject([
-      { name: 'legacy_hash', typeName: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, flags: 0, section: 'maps', origin: 'legacy' },
-      { name: 'legacy_array', typeName: 'array', keySize: 4, valueSize: 4, maxEntries: 2, section: 'maps', origin: 'legacy' },
+  it('reads several legacy struct bpf_map_def definitions from the maps section', () => {
+    const spec = load('legacy_maps');
+    expect(spec.maps).toMatchObject([
+      { name: 'legacy_hash', typeName: 'hash', keySize: 4, valueSize: 8, maxEntries: 16, flags: BPF_F_NO_PREALLOC, section: 'maps', origin: 'legacy' },
+      { name: 'legacy_array', typeName: 'array', keySize: 4, valueSize: 4, maxEntries: 2, flags: 0, section: 'maps', origin: 'legacy' },
     ]);
+    const p = prog(spec, 'use_legacy');
+    expect(p.references.map((r) => [spec.maps[r.mapIndex].name, r.kind])).toEqual([
+      ['legacy_hash', 'map'],
+      ['legacy_array', 'map'],
+    ]);
+  });
+
+  it('orders BTF-defined maps as libbpf does (DATASEC order, as bpftool gen skeleton lists them)', () => {
+    expect(load('maps').maps.map((m) => m.name)).toEqual(['inner_a', 'inner_b', 'outer', 'jump', 'flows', 'counters', 'lru', 'routes', 'events']);
   });
 
   it('rewrites every map lddw to BPF_PSEUDO_MAP_IDX with the index of the map the C code named', () => {
     const spec = load('maps');
     const use = prog(spec, 'use_maps');
     const named = use.references.map((r) => spec.maps[r.mapIndex].name);
-    expect(named).toEqual(['flows', 'counters', 'outer', 'lru', 'legacy_hash', 'legacy_array', 'routes', 'events', 'jump']);
+    expect(named).toEqual(['flows', 'counters', 'outer', 'lru', 'routes', 'events', 'jump']);
     for (const r of use.references) {
       expect(r.symbol).toBe(spec.maps[r.mapIndex].name);
       expect(use.insns[r.insnIndex]).toMatchObject({ opcode: OP_LDDW, src: BPF_PSEUDO_MAP_IDX, imm: r.mapIndex });
@@ -247,6 +256,25 @@ describe('maps and global data', () => {
     const v4 = p.insns.some((i) => (i.opcode & 0xe7) === 0x81 || ((i.opcode === 0xbf || i.opcode === 0xbc) && i.off !== 0) || i.opcode === 0x3f && i.off === 1);
     expect(v4).toBe(true);
     expect(p.references.map((r) => spec.maps[r.mapIndex].name)).toEqual(['cpuv4.data']);
+  });
+
+  it('places __kconfig externs in a read-only .kconfig map laid out as libbpf lays it out', () => {
+    const spec = load('kconfig');
+    const kconfig = spec.maps[mapIndexByName(spec, 'kconfig.kconfig')];
+    // Sorted by alignment (descending), then size: CONFIG_HZ (u64) at 0, LINUX_KERNEL_VERSION (u32) at 8, CONFIG_BPF_SYSCALL (bool) at 12.
+    expect(kconfig).toMatchObject({ section: '.kconfig', origin: 'kconfig', valueSize: 13, maxEntries: 1, readonly: true, flags: BPF_F_RDONLY_PROG });
+    const p = prog(spec, 'uses_kconfig');
+    expect(p.references.map((r) => [r.symbol, r.offset])).toEqual([
+      ['CONFIG_BPF_SYSCALL', 12],
+      ['CONFIG_HZ', 0],
+      ['LINUX_KERNEL_VERSION', 8],
+    ]);
+    for (const r of p.references) {
+      expect(p.insns[r.insnIndex]).toMatchObject({ src: BPF_PSEUDO_MAP_IDX_VALUE, imm: mapIndexByName(spec, 'kconfig.kconfig') });
+      expect(p.insns[r.insnIndex + 1].imm).toBe(r.offset);
+    }
+    const datasec = spec.btf!.type(kconfig.valueTypeId!);
+    expect(datasec.kind === 'datasec' && datasec.size).toBe(13);
   });
 
   it('returns -1 from mapIndexByName for a map that does not exist', () => {

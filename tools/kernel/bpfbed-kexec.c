@@ -59,7 +59,10 @@
 /* The tail of a long verifier log holds the reason for a rejection; keep the output readable. */
 #define LOG_TAIL_BYTES (256u << 10)
 #define PACKET_BYTES 64
+#define ETH_HEADER_BYTES 14
+/* Slots a layout adds around the snippet: prologue (at most 3) and epilogue / call (at most 5). */
 #define WRAPPER_MAX_SLOTS 8
+#define EPILOGUE_SLOTS 4
 
 static void json_string(FILE *out, const char *s, size_t len) {
   fputc('"', out);
@@ -155,10 +158,106 @@ static int create_array(const char *name, uint32_t value_size) {
   return bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(uint32_t), value_size, 1, NULL);
 }
 
+static int is_exit(const struct bpf_insn *in) { return in->code == (BPF_JMP | BPF_EXIT); }
+
+/* Pseudo calls and function addresses (lddw src = BPF_PSEUDO_FUNC) hold a target relative to
+ * the next slot (kernel/bpf/verifier.c: i + insn->imm + 1). */
+static int has_relative_target(const struct bpf_insn *in) {
+  return (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == BPF_PSEUDO_CALL) ||
+         (in->code == (BPF_LD | BPF_IMM | BPF_DW) && in->src_reg == BPF_PSEUDO_FUNC);
+}
+
+static int uses_packet_loads(const struct bpf_insn *code, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t mode = BPF_MODE(code[i].code);
+    if (BPF_CLASS(code[i].code) == BPF_LD && (mode == BPF_ABS || mode == BPF_IND)) return 1;
+  }
+  return 0;
+}
+
+/* Where the main function ends: at the first subprogram, the lowest relative target > 0. */
+static size_t main_length(const struct bpf_insn *code, size_t n) {
+  size_t first = n;
+  for (size_t i = 0; i < n; i++) {
+    if (!has_relative_target(&code[i])) continue;
+    long target = (long)i + 1 + code[i].imm;
+    if (target > 0 && (size_t)target < first) first = (size_t)target;
+  }
+  return first;
+}
+
+/* r1 = memory (or 0, or left as the context) ; r2 = its length. Returns the slots written. */
+static int emit_prologue(struct bpf_insn *at, int mem_fd, size_t mem_len, int keep_ctx) {
+  int n = 0;
+  if (keep_ctx) {
+    /* r1 stays the context: LD_ABS/LD_IND read the packet through r6 = ctx. */
+  } else if (mem_fd >= 0) {
+    n += emit_map_value(&at[n], BPF_REG_1, mem_fd);
+  } else {
+    at[n++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 0);
+  }
+  at[n++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, (int32_t)mem_len);
+  return n;
+}
+
+/* *(u64 *)map_value(result_map) = r0 ; exit */
+static int emit_epilogue(struct bpf_insn *at, int result_fd) {
+  int n = emit_map_value(at, BPF_REG_1, result_fd);
+  at[n++] = insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0);
+  at[n++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+  return n;
+}
+
+/* --mode main (see the header). Returns the prologue's slot count, or -1 with *problem set. */
+static int build_main(struct bpf_insn *out, const struct bpf_insn *code, size_t n, int mem_fd, size_t mem_len,
+                      int keep_ctx, int result_fd, size_t *total, const char **problem) {
+  size_t main_len = main_length(code, n);
+  int pro = emit_prologue(out, mem_fd, mem_len, keep_ctx);
+  const long shift = EPILOGUE_SLOTS; /* targets on the other side of the epilogue move by this */
+  for (size_t i = 0; i < n; i++) {
+    size_t at = (size_t)pro + i + (i >= main_len ? EPILOGUE_SLOTS : 0);
+    struct bpf_insn in = code[i];
+    if (i < main_len && is_exit(&in)) {
+      long off = (long)(main_len - i - 1); /* to the epilogue, right after the main function */
+      if (off > INT16_MAX) {
+        *problem = "main function too long to reach the epilogue with a 16-bit jump";
+        return -1;
+      }
+      in = insn(BPF_JMP | BPF_JA, 0, 0, (int16_t)off, 0);
+    } else if (has_relative_target(&in)) {
+      long target = (long)i + 1 + in.imm;
+      int from_main = i < main_len, to_main = target < (long)main_len;
+      if (from_main && !to_main) in.imm += shift;
+      if (!from_main && to_main) in.imm -= shift;
+    }
+    out[at] = in;
+  }
+  if (emit_epilogue(&out[(size_t)pro + main_len], result_fd) != EPILOGUE_SLOTS) {
+    *problem = "internal: epilogue size";
+    return -1;
+  }
+  *total = (size_t)pro + n + EPILOGUE_SLOTS;
+  return pro;
+}
+
+/* --mode subprog (see the header). Returns the slots before the snippet. */
+static int build_subprog(struct bpf_insn *out, const struct bpf_insn *code, size_t n, int mem_fd, size_t mem_len,
+                         int result_fd, size_t *total) {
+  int w = emit_prologue(out, mem_fd, mem_len, 0);
+  int call_at = w++;
+  w += emit_epilogue(&out[w], result_fd);
+  /* The snippet starts right after the wrapper: imm is relative to the next slot. */
+  out[call_at] = insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, w - (call_at + 1));
+  memcpy(out + w, code, n * sizeof *code);
+  *total = (size_t)w + n;
+  return w;
+}
+
 int main(int argc, char **argv) {
   const char *mem_path = NULL;
   long repeat = 1;
   long batches = 1;
+  int mode_subprog = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--mem") == 0 && i + 1 < argc) {
       mem_path = argv[++i];
@@ -170,12 +269,17 @@ int main(int argc, char **argv) {
       char *end;
       batches = strtol(argv[++i], &end, 10);
       if (*end || batches < 1 || batches > 1000) return fail("--batches wants an integer in 1..1000", 0);
+    } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
+      const char *mode = argv[++i];
+      if (strcmp(mode, "main") && strcmp(mode, "subprog")) return fail("--mode is main or subprog", 0);
+      mode_subprog = strcmp(mode, "subprog") == 0;
     } else {
-      fprintf(stderr, "usage: bpfbed-kexec [--mem FILE] [--repeat N] [--batches B] < program.bin\n");
-      return fail("bad arguments (usage: bpfbed-kexec [--mem FILE] [--repeat N] [--batches B] < program.bin)", 0);
+      fprintf(stderr, "usage: bpfbed-kexec [--mem FILE] [--repeat N] [--batches B] [--mode main|subprog] < program.bin\n");
+      return fail("bad arguments (usage: bpfbed-kexec [--mem FILE] [--repeat N] [--batches B] [--mode main|subprog] < program.bin)", 0);
     }
   }
 
+  const char *mode_name = mode_subprog ? "subprog" : "main";
   size_t code_len;
   uint8_t *code = read_all(stdin, &code_len, "program");
   if (!code) return fail("cannot read the program from stdin", errno);
@@ -203,28 +307,17 @@ int main(int argc, char **argv) {
     if (err) return fail("cannot write the memory array map", -err);
   }
 
-  struct bpf_insn wrapper[WRAPPER_MAX_SLOTS];
-  int n = 0;
-  if (mem_fd >= 0) {
-    n += emit_map_value(&wrapper[n], BPF_REG_1, mem_fd);
-    wrapper[n++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, (int32_t)mem_len);
-  } else {
-    wrapper[n++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_1, 0, 0, 0);
-    wrapper[n++] = insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, 0);
-  }
-  int call_at = n++;
-  n += emit_map_value(&wrapper[n], BPF_REG_1, result_fd);
-  wrapper[n++] = insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_0, 0, 0);
-  wrapper[n++] = insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
-  /* The snippet starts right after the wrapper: imm is relative to the next slot. */
-  wrapper[call_at] = insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, n - (call_at + 1));
-
+  const struct bpf_insn *snippet = (const struct bpf_insn *)code;
   size_t snippet_slots = code_len / sizeof(struct bpf_insn);
-  size_t total = (size_t)n + snippet_slots;
+  int packet_loads = uses_packet_loads(snippet, snippet_slots);
+  if (packet_loads && mode_subprog) return fail("LD_ABS/LD_IND need --mode main (the kernel refuses them in subprograms)", 0);
+  size_t total = snippet_slots + WRAPPER_MAX_SLOTS;
   struct bpf_insn *prog = calloc(total, sizeof *prog);
   if (!prog) return fail("out of memory", ENOMEM);
-  memcpy(prog, wrapper, (size_t)n * sizeof *prog);
-  memcpy(prog + n, code, code_len);
+  const char *problem = NULL;
+  int n = mode_subprog ? build_subprog(prog, snippet, snippet_slots, mem_fd, mem_len, result_fd, &total)
+                       : build_main(prog, snippet, snippet_slots, mem_fd, mem_len, packet_loads, result_fd, &total, &problem);
+  if (n < 0) return fail(problem, 0);
 
   /* Load quietly first; only a rejected program is loaded again for its verifier log. */
   int prog_fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "bpfbed_snippet", "GPL", prog, total, NULL);
@@ -241,20 +334,25 @@ int main(int argc, char **argv) {
       tail = log + log_len - LOG_TAIL_BYTES;
       log_len = LOG_TAIL_BYTES;
     }
-    printf("{\"accepted\":false,\"errno\":%d,\"wrapper_slots\":%d,\"verifier_log\":", load_errno, n);
+    printf("{\"accepted\":false,\"errno\":%d,\"mode\":\"%s\",\"wrapper_slots\":%d,\"verifier_log\":", load_errno,
+           mode_name, n);
     json_string(stdout, tail, log_len);
     fputs("}\n", stdout);
     return 0;
   }
 
-  uint8_t packet[PACKET_BYTES] = {0};
+  /* bpf_prog_test_run_skb pulls a 14-byte Ethernet header first (eth_type_trans). */
+  size_t packet_len = ETH_HEADER_BYTES + (packet_loads ? mem_len : PACKET_BYTES);
+  uint8_t *packet = calloc(1, packet_len);
+  if (!packet) return fail("out of memory", ENOMEM);
+  if (packet_loads && mem_len) memcpy(packet + ETH_HEADER_BYTES, mem, mem_len);
   uint32_t *durations = calloc((size_t)batches, sizeof *durations);
   if (!durations) return fail("out of memory", ENOMEM);
   uint32_t key = 0;
   uint64_t r0 = 0;
   uint32_t retval = 0;
   for (long b = 0; b < batches; b++) {
-    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = sizeof packet,
+    LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = (uint32_t)packet_len,
                 .repeat = (int)repeat);
     int err = bpf_prog_test_run_opts(prog_fd, &run);
     if (err) return fail("BPF_PROG_TEST_RUN failed", errno);
@@ -273,7 +371,7 @@ int main(int argc, char **argv) {
   printf("{\"accepted\":true,\"r0\":\"0x%llx\",\"retval\":%u,\"duration_ns\":%u,\"durations_ns\":[",
          (unsigned long long)r0, retval, median(durations, (size_t)batches));
   for (long b = 0; b < batches; b++) printf("%s%u", b ? "," : "", durations[b]);
-  printf("],\"repeat\":%ld,\"wrapper_slots\":%d", repeat, n);
+  printf("],\"repeat\":%ld,\"mode\":\"%s\",\"wrapper_slots\":%d", repeat, mode_name, n);
   if (mem_fd >= 0) {
     fputs(",\"mem\":", stdout);
     json_hex(stdout, mem, mem_len);
@@ -287,5 +385,6 @@ int main(int argc, char **argv) {
   free(code);
   free(mem);
   free(durations);
+  free(packet);
   return 0;
 }

@@ -1,0 +1,429 @@
+// bpf_fib_lookup (helper 69) over the emulated routing state, following net/core/filter.c
+// (Linux 6.10+: bpf_xdp_fib_lookup / bpf_skb_fib_lookup, bpf_ipv4_fib_lookup,
+// bpf_ipv6_fib_lookup) check for check, writing the same fields on the same return codes.
+// Checked against Linux 6.18 through BPF_PROG_TEST_RUN (test/env/fib-kernel.test.ts).
+import { AF_INET, AF_INET6, type Family, bytesEqual, commonPrefixLen, prefixContains } from './addr.js';
+import { type Environment, RT_SCOPE_HOST, RT_SCOPE_UNIVERSE, RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN } from './environment.js';
+import {
+  BPF_FIB_LKUP_RET_BLACKHOLE,
+  BPF_FIB_LKUP_RET_FRAG_NEEDED,
+  BPF_FIB_LKUP_RET_FWD_DISABLED,
+  BPF_FIB_LKUP_RET_NOT_FWDED,
+  BPF_FIB_LKUP_RET_NO_NEIGH,
+  BPF_FIB_LKUP_RET_NO_SRC_ADDR,
+  BPF_FIB_LKUP_RET_PROHIBIT,
+  BPF_FIB_LKUP_RET_SUCCESS,
+  BPF_FIB_LKUP_RET_UNREACHABLE,
+  BPF_FIB_LOOKUP_DIRECT,
+  BPF_FIB_LOOKUP_MARK,
+  BPF_FIB_LOOKUP_OUTPUT,
+  BPF_FIB_LOOKUP_SIZE,
+  BPF_FIB_LOOKUP_SKIP_NEIGH,
+  BPF_FIB_LOOKUP_SRC,
+  BPF_FIB_LOOKUP_TBID,
+  type BpfFibLookup,
+  type BpfFibLookupInput,
+  decodeFibLookup,
+  encodeFibLookup,
+} from './fib-params.js';
+import type { DeviceState, NudState, RouteState } from './types.js';
+
+const EINVAL = 22;
+const ENODEV = 19;
+const EAFNOSUPPORT = 97;
+
+/** include/net/ip.h IP_MAX_MTU; include/net/ip6_route.h IP6_MAX_MTU. */
+const IP_MAX_MTU = 0xfff0;
+const IP6_MAX_MTU = 0xffff + 40;
+/** ETH_HLEN (dev->hard_header_len of Ethernet, veth and lo) and VLAN_HLEN, for is_skb_forwardable. */
+const ETH_HLEN = 14;
+const VLAN_HLEN = 4;
+
+/** include/net/neighbour.h NUD_VALID: the states in which a neighbour's address may be used. */
+const NUD_VALID: ReadonlySet<NudState> = new Set(['permanent', 'noarp', 'reachable', 'probe', 'stale', 'delay']);
+
+/** What the helper knows about its caller besides the params. */
+export interface FibLookupContext {
+  /** `xdp` (bpf_xdp_fib_lookup: always checks the MTU) or `skb` (tc: checks tot_len, else skb->len). */
+  kind: 'xdp' | 'skb';
+  /** dev_net(skb->dev) / dev_net(rxq->dev): the namespace id of the packet's device. Default: init. */
+  netns?: number;
+  /** skb->len when the program runs (at tc the Ethernet header included). For `skb` lookups with tot_len 0. */
+  skbLen?: number;
+  /** skb_is_gso(): a GSO packet passes the MTU check whatever its length. */
+  gso?: boolean;
+}
+
+/** Result of one table lookup: the kernel's err (0, -EINVAL, -EHOSTUNREACH, -EACCES, -EAGAIN). */
+interface TableResult {
+  err: number;
+  route?: RouteState;
+}
+
+const ERR_OF_TYPE: Partial<Record<RouteState['type'], number>> = {
+  // net/ipv4/fib_semantics.c fib_props[].error
+  blackhole: -EINVAL,
+  unreachable: -113, // -EHOSTUNREACH
+  prohibit: -13, // -EACCES
+  throw: -11, // -EAGAIN
+};
+const EAGAIN = -11;
+
+/**
+ * bpf_fib_lookup on a 64-byte struct in place, as the helper does on the program's memory.
+ * Returns the helper's r0 (a BPF_FIB_LKUP_RET_* code, or -EINVAL / -ENODEV / -EAFNOSUPPORT).
+ */
+export function fibLookupRaw(env: Environment, params: Uint8Array, plen: number, flags: number, ctx: FibLookupContext): number {
+  // bpf_{xdp,skb}_fib_lookup: size and flags first.
+  if (plen < BPF_FIB_LOOKUP_SIZE || params.length < BPF_FIB_LOOKUP_SIZE) return -EINVAL;
+  const allowed = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_TBID | BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_MARK;
+  if (flags < 0 || flags > 0xffffffff || (flags & ~allowed) !== 0) return -EINVAL;
+  const netns = ctx.netns ?? 0;
+  const p = new ParamsView(params);
+  // XDP always checks the MTU; tc only when tot_len is given, else it checks skb->len below.
+  const checkMtu = ctx.kind === 'xdp' || p.totLen !== 0;
+  let rc: number;
+  if (p.family === AF_INET) rc = ipv4Lookup(env, netns, p, flags, checkMtu);
+  else if (p.family === AF_INET6) rc = ipv6Lookup(env, netns, p, flags, checkMtu);
+  else return -EAFNOSUPPORT;
+
+  if (ctx.kind === 'skb' && rc === BPF_FIB_LKUP_RET_SUCCESS && !checkMtu) {
+    // bpf_skb_fib_lookup: "check skb against MTU of FIB lookup resulting net_device".
+    const dev = env.deviceByIndex(netns, p.ifindex)!;
+    if (!isSkbForwardable(dev, ctx.skbLen ?? 0, ctx.gso ?? false)) rc = BPF_FIB_LKUP_RET_FRAG_NEEDED;
+    p.mtuResult = dev.mtu;
+  }
+  return rc;
+}
+
+/** Object form of fibLookupRaw: params in, params as the kernel left them out. */
+export function fibLookup(
+  env: Environment,
+  input: BpfFibLookupInput | Uint8Array,
+  flags: number,
+  ctx: FibLookupContext,
+): { ret: number; params: BpfFibLookup; bytes: Uint8Array } {
+  const bytes = input instanceof Uint8Array ? input.slice() : encodeFibLookup(input);
+  const ret = fibLookupRaw(env, bytes, BPF_FIB_LOOKUP_SIZE, flags, ctx);
+  return { ret, params: decodeFibLookup(bytes), bytes };
+}
+
+/** net/core/dev.c __is_skb_forwardable with check_mtu. */
+function isSkbForwardable(dev: DeviceState, skbLen: number, gso: boolean): boolean {
+  if (!dev.up) return false;
+  return skbLen <= dev.mtu + ETH_HLEN + VLAN_HLEN || gso;
+}
+
+/** Little-endian accessors over the struct bytes (see fib-params.ts for the layout). */
+class ParamsView {
+  private v: DataView;
+  constructor(readonly b: Uint8Array) {
+    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  get family() { return this.b[0]; }
+  set family(x: number) { this.b[0] = x; }
+  get totLen() { return this.v.getUint16(6, true); }
+  set mtuResult(x: number) { this.v.setUint16(6, x & 0xffff, true); }
+  get ifindex() { return this.v.getUint32(8, true); }
+  set ifindex(x: number) { this.v.setUint32(8, x, true); }
+  get tos() { return this.b[12]; }
+  set rtMetric(x: number) { this.v.setUint32(12, x >>> 0, true); }
+  get tbid() { return this.v.getUint32(48, true); }
+  set tbid(x: number) { this.v.setUint32(48, x, true); }
+  get mark() { return this.v.getUint32(52, true); }
+  set vlan(x: number) { this.v.setUint32(48, x, true); }
+  src(len: number) { return this.b.slice(16, 16 + len); }
+  dst(len: number) { return this.b.slice(32, 32 + len); }
+  setSrc(a: Uint8Array) { this.b.set(a, 16); }
+  setDst(a: Uint8Array) { this.b.set(a, 32); }
+  setMacs(smac: Uint8Array, dmac: Uint8Array) {
+    this.b.set(smac, 52);
+    this.b.set(dmac, 58);
+  }
+}
+
+/** bpf_fib_set_fwd_params (Linux 6.10+): the MACs are written by the caller, before it. */
+function setFwdParams(p: ParamsView, mtu: number): number {
+  p.vlan = 0; // h_vlan_TCI = h_vlan_proto = 0
+  if (mtu) p.mtuResult = mtu;
+  return BPF_FIB_LKUP_RET_SUCCESS;
+}
+
+// ---- table lookups ----------------------------------------------------------------------
+
+function devUp(env: Environment, netns: number, ifindex: number): boolean {
+  return env.deviceByIndex(netns, ifindex)?.up ?? false;
+}
+
+/** Routes of `tables` matching `dst`, longest prefix first, then by metric (fib_alias order). */
+function candidates(env: Environment, netns: number, family: Family, tables: number[], dst: Uint8Array): RouteState[] {
+  return env.state.routes
+    .filter((r) => r.netns === netns && r.family === family && tables.includes(r.table) && prefixContains(r.dst, r.prefixLen, dst))
+    .sort((a, b) => b.prefixLen - a.prefixLen || a.metric - b.metric);
+}
+
+/**
+ * net/ipv4/fib_trie.c fib_table_lookup: the first alias on the longest matching prefix whose
+ * type is an error (returned at once) or whose nexthop is alive and, for an output lookup, is
+ * the requested device (fib_lookup_good_nhc); backtracks to shorter prefixes otherwise.
+ */
+function ipv4TableLookup(env: Environment, netns: number, tables: number[], dst: Uint8Array, oif: number): TableResult {
+  for (const r of candidates(env, netns, 4, tables, dst)) {
+    const err = ERR_OF_TYPE[r.type];
+    if (err !== undefined) return { err, route: r };
+    if (!devUp(env, netns, r.oif)) continue; // dead nexthop: routes of a down device are flushed
+    if (oif && oif !== r.oif) continue;
+    return { err: 0, route: r };
+  }
+  return { err: EAGAIN };
+}
+
+function hasCustomRules(env: Environment, netns: number, family: Family): boolean {
+  return env.state.rules.some((r) => r.netns === netns && r.family === family);
+}
+
+/**
+ * The tables one fib_get_table(tbid) reaches: while a namespace has no custom IPv4 rules the
+ * kernel keeps local and main in one trie (fib_trie.c, fib_new_table aliasing RT_TABLE_LOCAL to
+ * main; undone by fib_unmerge when a rule is added), so a lookup in either sees both.
+ */
+function ipv4Tables(env: Environment, netns: number, tbid: number): number[] {
+  if ((tbid === RT_TABLE_MAIN || tbid === RT_TABLE_LOCAL) && !hasCustomRules(env, netns, 4)) return [RT_TABLE_MAIN, RT_TABLE_LOCAL];
+  return [tbid];
+}
+
+/** The default rules (priority 0 local, 32766 main, 32767 default) and the namespace's own. */
+function ruleChain(env: Environment, netns: number, family: Family, mark: number): number[] {
+  const rules = env.state.rules
+    .filter((r) => r.netns === netns && r.family === family)
+    .map((r) => ({ priority: r.priority, table: r.table, matches: r.fwmark === undefined || ((mark ^ r.fwmark) & r.fwmask) === 0 }));
+  rules.push({ priority: 0, table: RT_TABLE_LOCAL, matches: true }, { priority: 32766, table: RT_TABLE_MAIN, matches: true });
+  if (family === 4) rules.push({ priority: 32767, table: RT_TABLE_DEFAULT, matches: true });
+  return rules
+    .filter((r) => r.matches)
+    .sort((a, b) => a.priority - b.priority)
+    .map((r) => r.table);
+}
+
+/** include/net/ip_fib.h fib_lookup: the fast path without custom rules, else fib_rules_lookup. */
+function ipv4FibLookup(env: Environment, netns: number, dst: Uint8Array, oif: number, mark: number): TableResult {
+  if (!hasCustomRules(env, netns, 4)) {
+    let res = ipv4TableLookup(env, netns, [RT_TABLE_MAIN, RT_TABLE_LOCAL], dst, oif);
+    if (res.err && env.tableExists(netns, 4, RT_TABLE_DEFAULT)) res = ipv4TableLookup(env, netns, [RT_TABLE_DEFAULT], dst, oif);
+    return res.err === EAGAIN ? { err: -101 } : res; // -ENETUNREACH
+  }
+  for (const table of ruleChain(env, netns, 4, mark)) {
+    if (!env.tableExists(netns, 4, table)) continue; // fib4_rule_action: no table -> -EAGAIN
+    const res = ipv4TableLookup(env, netns, [table], dst, oif);
+    if (res.err !== EAGAIN) return res;
+  }
+  return { err: -101 };
+}
+
+// ---- IPv4 -------------------------------------------------------------------------------
+
+function ipv4Lookup(env: Environment, netns: number, p: ParamsView, flags: number, checkMtu: boolean): number {
+  const inDev = env.deviceByIndex(netns, p.ifindex);
+  if (!inDev) return -ENODEV;
+  if (!inDev.forwardingV4) return BPF_FIB_LKUP_RET_FWD_DISABLED;
+  const oif = flags & BPF_FIB_LOOKUP_OUTPUT ? p.ifindex : 0;
+  const dst = p.dst(4);
+
+  let res: TableResult;
+  if (flags & BPF_FIB_LOOKUP_DIRECT) {
+    let tbid = RT_TABLE_MAIN;
+    if (flags & BPF_FIB_LOOKUP_TBID) {
+      tbid = p.tbid;
+      p.tbid = 0; // "zero out for vlan output"
+    }
+    if (!env.tableExists(netns, 4, tbid)) return BPF_FIB_LKUP_RET_NOT_FWDED;
+    res = ipv4TableLookup(env, netns, ipv4Tables(env, netns, tbid), dst, oif);
+  } else {
+    res = ipv4FibLookup(env, netns, dst, oif, flags & BPF_FIB_LOOKUP_MARK ? p.mark : 0);
+  }
+  if (res.err) {
+    if (res.err === -EINVAL) return BPF_FIB_LKUP_RET_BLACKHOLE;
+    if (res.err === -113) return BPF_FIB_LKUP_RET_UNREACHABLE;
+    if (res.err === -13) return BPF_FIB_LKUP_RET_PROHIBIT;
+    return BPF_FIB_LKUP_RET_NOT_FWDED;
+  }
+  const route = res.route!;
+  if (route.type !== 'unicast') return BPF_FIB_LKUP_RET_NOT_FWDED;
+  const outDev = env.deviceByIndex(netns, route.oif)!;
+
+  let mtu = 0;
+  if (checkMtu) {
+    // ip_mtu_from_fib_result: the route's MTU only when locked (fwd_use_pmtu is off by default).
+    mtu = route.mtu !== undefined && route.mtuLock ? route.mtu : Math.min(outDev.mtu, IP_MAX_MTU);
+    if (p.totLen > mtu) {
+      p.mtuResult = mtu;
+      return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+    }
+  }
+  p.rtMetric = route.metric;
+  p.ifindex = outDev.ifindex;
+  if (flags & BPF_FIB_LOOKUP_SRC) p.setSrc(ipv4PrefSrc(env, netns, route, outDev));
+  if (route.gateway) p.setDst(route.gateway);
+  if (flags & BPF_FIB_LOOKUP_SKIP_NEIGH) return setFwdParams(p, mtu);
+  const neigh = findNeighbour(env, netns, outDev.ifindex, p.dst(4));
+  if (!neigh) return BPF_FIB_LKUP_RET_NO_NEIGH;
+  p.setMacs(outDev.mac, neigh.mac);
+  return setFwdParams(p, mtu);
+}
+
+/**
+ * net/ipv4/fib_semantics.c fib_result_prefsrc: the route's `src`, else inet_select_addr(dev,
+ * gateway, route scope): a primary address of the device (one on the gateway's subnet first),
+ * else the first suitable address of any device in the namespace, else 0.0.0.0.
+ */
+function ipv4PrefSrc(env: Environment, netns: number, route: RouteState, dev: DeviceState): Uint8Array {
+  if (route.prefsrc) return route.prefsrc;
+  const scope = route.scope;
+  // Addresses are scope global except 127/8 (scope host, as `ip addr` gives lo's).
+  const addrScope = (a: Uint8Array) => (a[0] === 127 ? RT_SCOPE_HOST : RT_SCOPE_UNIVERSE);
+  let pick: Uint8Array | undefined;
+  for (const a of dev.addrs) {
+    if (a.family !== 4 || a.secondary || addrScope(a.addr) > scope) continue;
+    if (!route.gateway || prefixContains(a.addr, a.prefixLen, route.gateway)) return a.addr;
+    pick ??= a.addr;
+  }
+  if (pick) return pick;
+  for (const d of env.state.devices) {
+    if (d.netns !== netns) continue;
+    for (const a of d.addrs) {
+      // in_dev_select_addr: a primary address, not link scope, within the route's scope.
+      if (a.family === 4 && !a.secondary && addrScope(a.addr) <= scope) return a.addr;
+    }
+  }
+  return new Uint8Array(4);
+}
+
+function findNeighbour(env: Environment, netns: number, ifindex: number, ip: Uint8Array) {
+  const n = env.state.neighbours.find((x) => x.netns === netns && x.ifindex === ifindex && bytesEqual(x.ip, ip));
+  return n && NUD_VALID.has(n.state) ? n : undefined;
+}
+
+// ---- IPv6 -------------------------------------------------------------------------------
+
+/** net/ipv6/route.c rt6_need_strict: multicast, link-local unicast and loopback addresses. */
+function ipv6NeedStrict(a: Uint8Array): boolean {
+  if (a[0] === 0xff) return true;
+  if (a[0] === 0xfe && (a[1] & 0xc0) === 0x80) return true;
+  return a.subarray(0, 15).every((x) => x === 0) && a[15] === 1;
+}
+
+/**
+ * net/ipv6/route.c fib6_table_lookup: longest matching prefix whose routes include a usable
+ * one (device up); among those the lowest metric, preferring the route through `oif`
+ * (rt6_score_route), backtracking to shorter prefixes when none is usable. Unlike IPv4,
+ * blackhole/unreachable/prohibit routes are ordinary results here (their device is lo).
+ */
+function ipv6TableLookup(env: Environment, netns: number, table: number, dst: Uint8Array, oif: number): RouteState | undefined {
+  const all = candidates(env, netns, 6, [table], dst);
+  for (let i = 0; i < all.length; ) {
+    const len = all[i].prefixLen;
+    const node = [];
+    for (; i < all.length && all[i].prefixLen === len; i++) node.push(all[i]);
+    const usable = node.filter((r) => !r.oif || devUp(env, netns, r.oif));
+    if (!usable.length) continue;
+    const best = usable[0].metric;
+    const sameMetric = usable.filter((r) => r.metric === best);
+    return sameMetric.find((r) => !oif || r.oif === oif) ?? sameMetric[0];
+  }
+  return undefined;
+}
+
+function ipv6FibLookup(env: Environment, netns: number, dst: Uint8Array, oif: number, mark: number): RouteState | undefined {
+  // net/ipv6/fib6_rules.c fib6_lookup: local then main without custom rules; else the rules.
+  for (const table of ruleChain(env, netns, 6, mark)) {
+    if (!env.tableExists(netns, 6, table)) continue;
+    const r = ipv6TableLookup(env, netns, table, dst, oif);
+    if (r && r.type !== 'throw') return r;
+  }
+  return undefined;
+}
+
+function ipv6Lookup(env: Environment, netns: number, p: ParamsView, flags: number, checkMtu: boolean): number {
+  const dst = p.dst(16);
+  const src = p.src(16);
+  // "link local addresses are never forwarded" - checked before the device.
+  if (ipv6NeedStrict(dst) || ipv6NeedStrict(src)) return BPF_FIB_LKUP_RET_NOT_FWDED;
+  const inDev = env.deviceByIndex(netns, p.ifindex);
+  if (!inDev) return -ENODEV;
+  if (!inDev.forwardingV6) return BPF_FIB_LKUP_RET_FWD_DISABLED;
+  // Input lookups pass the ingress ifindex as oif too (it only ranks equal routes).
+  const oif = p.ifindex;
+
+  let route: RouteState | undefined;
+  if (flags & BPF_FIB_LOOKUP_DIRECT) {
+    let tbid = RT_TABLE_MAIN;
+    if (flags & BPF_FIB_LOOKUP_TBID) {
+      tbid = p.tbid;
+      p.tbid = 0;
+    }
+    if (!env.tableExists(netns, 6, tbid)) return BPF_FIB_LKUP_RET_NOT_FWDED;
+    route = ipv6TableLookup(env, netns, tbid, dst, oif);
+  } else {
+    route = ipv6FibLookup(env, netns, dst, oif, flags & BPF_FIB_LOOKUP_MARK ? p.mark : 0);
+  }
+  if (!route) return BPF_FIB_LKUP_RET_NOT_FWDED; // fib6_null_entry
+  switch (route.type) {
+    case 'unicast':
+      break;
+    case 'blackhole':
+      return BPF_FIB_LKUP_RET_BLACKHOLE;
+    case 'unreachable':
+      return BPF_FIB_LKUP_RET_UNREACHABLE;
+    case 'prohibit':
+      return BPF_FIB_LKUP_RET_PROHIBIT;
+    default:
+      return BPF_FIB_LKUP_RET_NOT_FWDED;
+  }
+  const outDev = env.deviceByIndex(netns, route.oif)!;
+  let mtu = 0;
+  if (checkMtu) {
+    // ip6_mtu_from_fib6 / fib6_mtu: the route's MTU if set, else the device's.
+    mtu = Math.min(route.mtu ?? outDev.mtu, IP6_MAX_MTU);
+    if (p.totLen > mtu) {
+      p.mtuResult = mtu;
+      return BPF_FIB_LKUP_RET_FRAG_NEEDED;
+    }
+  }
+  if (route.gateway) p.setDst(route.gateway);
+  p.rtMetric = route.metric;
+  p.ifindex = outDev.ifindex;
+  if (flags & BPF_FIB_LOOKUP_SRC) {
+    const chosen = route.prefsrc ?? ipv6SelectSource(env, netns, outDev, dst);
+    if (!chosen) return BPF_FIB_LKUP_RET_NO_SRC_ADDR;
+    p.setSrc(chosen);
+  }
+  if (flags & BPF_FIB_LOOKUP_SKIP_NEIGH) return setFwdParams(p, mtu);
+  const neigh = findNeighbour(env, netns, outDev.ifindex, p.dst(16));
+  if (!neigh) return BPF_FIB_LKUP_RET_NO_NEIGH;
+  p.setMacs(outDev.mac, neigh.mac);
+  return setFwdParams(p, mtu);
+}
+
+/**
+ * ipv6_dev_get_saddr (net/ipv6/addrconf.c), RFC 6724 §5 reduced to the rules a scenario can
+ * exercise: the destination itself (rule 1), global scope (rule 2), the outgoing device
+ * (rule 5), the longest matching prefix (rule 8). Addresses are never tentative here.
+ */
+function ipv6SelectSource(env: Environment, netns: number, outDev: DeviceState, dst: Uint8Array): Uint8Array | undefined {
+  let best: { addr: Uint8Array; score: number[] } | undefined;
+  for (const d of env.state.devices) {
+    if (d.netns !== netns || !d.up) continue;
+    for (const a of d.addrs) {
+      if (a.family !== 6 || ipv6NeedStrict(a.addr)) continue;
+      const score = [bytesEqual(a.addr, dst) ? 1 : 0, d.ifindex === outDev.ifindex ? 1 : 0, commonPrefixLen(a.addr, dst)];
+      if (!best || compareScores(score, best.score) > 0) best = { addr: a.addr, score };
+    }
+  }
+  return best?.addr;
+}
+
+function compareScores(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
+

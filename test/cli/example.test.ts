@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+describe('bpfbed example (npm start)', () => {
+  it('runs both programs on every bundled packet and the BPF checksum equals the captured one', async () => {
+    const res = await runCli('example', '--json');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout);
+    expect(report.packets.length).toBe(22);
+    const ipv4 = report.packets.filter((p: { checksumInPacket?: string }) => p.checksumInPacket !== undefined);
+    expect(ipv4.length).toBeGreaterThanOrEqual(10);
+    for (const p of ipv4) {
+      const checksum = p.results.find((r: { program: string }) => r.program === 'ipv4_checksum');
+      expect(checksum.r0, `packet ${p.packet}`).toBe(p.checksumInPacket);
+    }
+    // Programs return 0 for what is not IPv4, and count every run in .bss.
+    const other = report.packets.filter((p: { checksumInPacket?: string }) => p.checksumInPacket === undefined);
+    for (const p of other) expect(p.results.map((r: { r0: string }) => r.r0)).toEqual(['0x0', '0x0']);
+    const bss = report.maps.find((m: { map: string }) => m.map.endsWith('.bss'));
+    expect(bss.firstValue).toBe('2c 00 00 00 00 00 00 00'); // 22 packets x 2 programs = 44
+  });
+
+  it('prints a readable table', async () => {
+    const res = await runCli('example');
+    expect(res.stdout).toMatch(/ipv4_checksum\s+flow_hash\s+ip\.checksum/);
+    expect(res.stdout).toMatch(/TCP \[SYN\]/);
+  });
+});
