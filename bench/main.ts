@@ -3,7 +3,7 @@
 //
 //   node dist/bench/main.js [--json] [--only NAME[,NAME]] [--min-seconds S] [--batches N]
 import { existsSync, readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeInsns } from '../src/asm/insn.js';
@@ -85,7 +85,9 @@ async function benchWorkload(root: string, workload: Workload, timing: TimingOpt
     // bpfbed's instruction count on the kernel's input turns the kernel's time into instr/s.
     const sameInput = kernelInput.length === input.length && kernelInput.every((b, i) => b === input[i]);
     const onKernelInput = sameInput ? once : (await prepareBpfbed(insns, workload.name, kernelInput)).run();
-    const k = await runKernelColumn(encodeInsns(insns), kernelInput, timing);
+    const k = await runKernelColumn(encodeInsns(insns), kernelInput, timing).catch(
+      (err: unknown) => ({ ok: false, na: (err as Error).message }) as const,
+    );
     if (!k.ok) {
       kernel = { na: k.na };
     } else {
@@ -123,21 +125,30 @@ async function main(): Promise<void> {
     if (!args.json) process.stderr.write(`bench: ${s}\n`);
   };
 
+  const loadBefore = loadavg()[0];
   const results: WorkloadResult[] = [];
   for (const workload of workloads) results.push(await benchWorkload(root, workload, args.timing, log));
+  // Other work on the machine slows every column; say so rather than print quiet-looking numbers.
+  const load = Math.max(loadBefore, loadavg()[0]);
+  const busy = load > cpus().length * 0.75;
+  const machine = `node ${process.version} on ${cpus()[0]?.model ?? 'an unknown CPU'} (${cpus().length} CPUs, load average ${load.toFixed(1)})`;
 
   if (args.json) {
     const replacer = (_key: string, value: unknown): unknown => (typeof value === 'bigint' ? hex(value) : value);
     const report = {
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',
+      cpuCount: cpus().length,
+      loadAverage: load,
+      busy,
       timing: args.timing,
       targetInsnPerSec: TARGET_INSN_PER_SEC,
       workloads: results,
     };
     process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
   } else {
-    process.stdout.write(`node ${process.version} on ${cpus()[0]?.model ?? 'an unknown CPU'}\n\n${formatTable(results)}\n`);
+    const warning = busy ? '\nWARNING: the machine was busy during the run; the times are inflated and noisy.\n' : '';
+    process.stdout.write(`${machine}\n\n${formatTable(results)}\n${warning}`);
   }
   if (results.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
 }

@@ -226,7 +226,7 @@ files['bad-checksums.pcap'] = pcap({
     { data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: '10.0.0.2', proto: 1, payload: icmp({ type: 8, id: 9, seq: 9, bad: true }) })) },
     { data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 17, payload: udp({ sport: 3, dport: 4, data: Buffer.from('zero'), src: ip4(A), dst: ip4(B), zero: true }) })) },
     // IPv4 with options (router alert, RFC 2113) and a padded Ethernet frame (60 bytes minimum).
-    { data: cat(eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 1, options: Buffer.from([0x94, 4, 0, 0]), payload: icmp({ type: 0, id: 2, seq: 3, data: Buffer.alloc(0) }) })), Buffer.alloc(8)) },
+    { data: cat(eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 1, options: Buffer.from([0x94, 4, 0, 0]), payload: icmp({ type: 0, id: 2, seq: 3, data: Buffer.alloc(0) }) })), Buffer.alloc(14)) },
   ],
 });
 

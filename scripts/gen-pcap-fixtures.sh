@@ -46,7 +46,9 @@ sleep 1
 capture() { # name, extra tcpdump args...
   local name=$1
   shift
-  b tcpdump -i vb -U -n -w "$OUT/$name" "$@" 2>/dev/null &
+  # Not through b(): $! must be the capturing process itself (ip netns exec execs it), so that
+  # stop_capture ends it before its file is read.
+  ip netns exec "$NS_B" tcpdump -i vb -U -n -w "$OUT/$name" "$@" 2>/dev/null &
   CAP_PID=$!
   sleep 1
 }
@@ -86,14 +88,14 @@ wait "$SRV"
 stop_capture
 
 # ICMP echo (IPv4) and ICMPv6 echo.
-capture icmp-echo.pcap icmp or icmp6
+capture icmp-echo.pcap 'icmp or (icmp6 and (ip6[40] == 128 or ip6[40] == 129))'
 a ping -c 2 -i 0.2 10.231.0.2 >/dev/null
 a ping -6 -c 2 -i 0.2 fd00:231::2 >/dev/null
 stop_capture
 
 # pcapng with two interfaces of different link types: the veth (Ethernet) and the namespace's
 # "any" pseudo-device (Linux cooked capture).
-b dumpcap -q -i vb -f 'udp port 9998' -i any -f 'udp port 9998' -w "$OUT/two-interfaces.pcapng" 2>/dev/null &
+ip netns exec "$NS_B" dumpcap -q -i vb -f 'udp port 9998' -i any -f 'udp port 9998' -w "$OUT/two-interfaces.pcapng" 2>/dev/null &
 CAP_PID=$!
 sleep 2
 a python3 -c '

@@ -9,13 +9,19 @@
 //   ldxsb %r0, [%r1]        lock fetch add [%r1+0], %r2 lock cmpxchg32 [%r1], %r2
 //   ldabsh 12               ldindw %r1, 4              ja32 +100000 (gotol)
 //
-// Registers may be written `%r1` or `r1`. Immediates are decimal or 0x-hex, optionally negative.
 // Names follow bpf_conformance's src/bpf_assembler.cc (ALU ops with a `32` suffix are class ALU,
 // without or with `64` ALU64; movsx<from><to>; `lock [fetch] op[32]`; `call helper|local|runtime`),
 // with a few aliases (`bswapN`, `gotol`, `callx`, `ldxs{b,h,w}`, helper names in `call`).
+// Registers may be written `%r1` or `r1`; immediates are decimal or 0x-hex, optionally negative;
+// `#`, `//` and `;` start comments; `name:` defines a label.
+//
+// Each line may also be written in the syntax llvm-objdump prints (llvm-syntax.ts), so the
+// disassembler's output assembles back. There `call 0x3` is helper 3 and a signed `call -0x3` /
+// `call +3` is a BPF-to-BPF call (objdump cannot tell a forward pseudo call from a helper call).
 // Encodings: RFC 9669 §3-§5.
 import { helperId } from '../helpers/names.js';
 import type { Insn } from './insn.js';
+import { parseLlvmInstruction, type LlvmParse } from './llvm-syntax.js';
 import {
   BPF_ABS,
   BPF_ADD,
@@ -152,6 +158,19 @@ export function assemble(text: string): Insn[] {
       source = source.slice(m[0].length);
     }
     if (source === '') return;
+    // The llvm-objdump syntax (llvm-syntax.ts) first: its lines have shapes uBPF lines never have.
+    let llvm: LlvmParse | undefined;
+    try {
+      llvm = parseLlvmInstruction(source);
+    } catch (err) {
+      throw new AssembleError(line, `${(err as Error).message} in '${source}'`);
+    }
+    if (llvm) {
+      if (llvm.labelRef) fixups.push({ index: insns.length, line, ...llvm.labelRef });
+      if (llvm.insns[0].opcode === (BPF_JMP | BPF_EXIT) && firstExit === undefined) firstExit = insns.length;
+      insns.push(...llvm.insns);
+      return;
+    }
     const parser = new LineParser(source, line);
     const emitted = parseInstruction(parser, (label, field) =>
       fixups.push({ index: insns.length, label, line, field }),

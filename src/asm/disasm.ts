@@ -43,7 +43,6 @@ import {
   BPF_PSEUDO_MAP_VALUE,
   BPF_RSH,
   BPF_ST,
-  BPF_STX,
   BPF_SUB,
   BPF_X,
   BPF_XCHG,
@@ -265,9 +264,14 @@ function formatLd(insns: readonly Insn[], index: number, opts: FormatOptions): s
     return `ld_pseudo\tr${insn.dst}, ${hex(insn.src)}, ${hex(insn.imm)}`;
   }
   if (size === 8) return UNKNOWN;
-  // Legacy packet loads (RFC 9669 §5.5): LLVM prints the imm for ABS and only the register for IND.
+  // Legacy packet loads (RFC 9669 §5.5). LLVM prints only the register for IND (its encoder
+  // always leaves imm 0); an IND with a non-zero imm prints it as `skb[r1 + 0x4]`, which objdump
+  // would hide, so that the line says which byte is loaded.
   if (mode === BPF_ABS) return `r0 = *(${SIZE_NAMES[size]} *)skb[${hex(insn.imm)}]`;
-  if (mode === BPF_IND) return `r0 = *(${SIZE_NAMES[size]} *)skb[r${insn.src}]`;
+  if (mode === BPF_IND) {
+    const plus = insn.imm === 0 ? '' : insn.imm < 0 ? ` - ${hex(-insn.imm)}` : ` + ${hex(insn.imm)}`;
+    return `r0 = *(${SIZE_NAMES[size]} *)skb[r${insn.src}${plus}]`;
+  }
   return UNKNOWN;
 }
 

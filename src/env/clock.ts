@@ -8,72 +8,72 @@
 // CONFIG_HZ; set 1000 for kernels built like Fedora's or Ubuntu 24.04's.
 import type { ClockState } from './types.js';
 
-export const NSEC_PER_SEC = 1_000_000_000;
+export const NSEC_PER_SEC = 1_000_000_000n;
 
 export interface ClockOptions {
   /** Initial CLOCK_MONOTONIC; default 1 s, so that 0 still reads as "never" to programs. */
-  monotonicNs?: number;
-  suspendedNs?: number;
+  monotonicNs?: bigint | number;
+  suspendedNs?: bigint | number;
   /** Wall clock (CLOCK_REALTIME) at the initial monotonic time, ns since the epoch; default 2024-01-01T00:00:00Z. */
-  realtimeNs?: number;
+  realtimeNs?: bigint | number;
+  /** TAI - UTC in seconds; default 0, as the kernel has it until adjtimex(ADJ_TAI) (chrony, ntpd) sets it. */
   taiOffsetSec?: number;
   hz?: number;
 }
 
-function checkNs(what: string, v: number): number {
-  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`clock: ${what} must be a non-negative integer below 2^53 ns, got ${v}`);
-  return v;
+function ns(what: string, v: bigint | number): bigint {
+  if (typeof v === 'number' && !Number.isSafeInteger(v)) throw new RangeError(`clock: ${what} must be an integer number of ns (use a bigint above 2^53), got ${v}`);
+  const b = BigInt(v);
+  if (b < 0n || b >= 1n << 64n) throw new RangeError(`clock: ${what} must be within 0..2^64-1 ns, got ${b}`);
+  return b;
 }
 
 export function createClock(opts: ClockOptions = {}): ClockState {
-  const monotonicNs = checkNs('monotonicNs', opts.monotonicNs ?? NSEC_PER_SEC);
-  const realtimeNs = checkNs('realtimeNs', opts.realtimeNs ?? Date.UTC(2024, 0, 1) * 1_000_000);
+  const monotonicNs = ns('monotonicNs', opts.monotonicNs ?? NSEC_PER_SEC);
+  const realtimeNs = ns('realtimeNs', opts.realtimeNs ?? BigInt(Date.UTC(2024, 0, 1)) * 1_000_000n);
   const hz = opts.hz ?? 250;
   if (![100, 250, 300, 1000].includes(hz)) throw new RangeError(`clock: hz must be one of the Kconfig choices 100, 250, 300, 1000, got ${hz}`);
-  return {
-    monotonicNs,
-    suspendedNs: checkNs('suspendedNs', opts.suspendedNs ?? 0),
-    realtimeOffsetNs: realtimeNs - monotonicNs,
-    taiOffsetSec: opts.taiOffsetSec ?? 0,
-    hz,
-  };
+  const taiOffsetSec = opts.taiOffsetSec ?? 0;
+  if (!Number.isInteger(taiOffsetSec)) throw new RangeError(`clock: taiOffsetSec must be an integer, got ${taiOffsetSec}`);
+  return { monotonicNs, suspendedNs: ns('suspendedNs', opts.suspendedNs ?? 0n), realtimeOffsetNs: realtimeNs - monotonicNs, taiOffsetSec, hz };
 }
 
-/** Time passes while running: every clock moves by `ns`. */
-export function advanceClock(c: ClockState, ns: number): void {
-  checkNs('advance', ns);
-  c.monotonicNs = checkNs('monotonicNs', c.monotonicNs + ns);
+/** Time passes while running: every clock moves by `delta` ns. */
+export function advanceClock(c: ClockState, delta: bigint | number): void {
+  c.monotonicNs = ns('monotonicNs', c.monotonicNs + ns('advance', delta));
 }
 
 /**
- * The machine sleeps for `ns`: CLOCK_MONOTONIC and jiffies stand still, CLOCK_BOOTTIME and the
- * wall clock move (timekeeping_inject_sleeptime64 adds to offs_boot and offs_real).
+ * The machine sleeps for `delta` ns: CLOCK_MONOTONIC and jiffies stand still, CLOCK_BOOTTIME
+ * and the wall clock move (timekeeping_inject_sleeptime64 adds to offs_boot and offs_real).
  */
-export function suspendClock(c: ClockState, ns: number): void {
-  checkNs('suspend', ns);
-  c.suspendedNs += ns;
-  c.realtimeOffsetNs += ns;
+export function suspendClock(c: ClockState, delta: bigint | number): void {
+  const d = ns('suspend', delta);
+  c.suspendedNs += d;
+  c.realtimeOffsetNs += d;
 }
 
+const U64 = (v: bigint) => BigInt.asUintN(64, v);
+
 export function ktimeGetNs(c: ClockState): bigint {
-  return BigInt(c.monotonicNs);
+  return c.monotonicNs;
 }
 
 export function ktimeGetBootNs(c: ClockState): bigint {
-  return BigInt(c.monotonicNs) + BigInt(c.suspendedNs);
+  return U64(c.monotonicNs + c.suspendedNs);
 }
 
 export function ktimeGetRealNs(c: ClockState): bigint {
-  return BigInt(c.monotonicNs) + BigInt(c.realtimeOffsetNs);
+  return U64(c.monotonicNs + c.realtimeOffsetNs);
 }
 
 export function ktimeGetTaiNs(c: ClockState): bigint {
-  return ktimeGetRealNs(c) + BigInt(c.taiOffsetSec) * BigInt(NSEC_PER_SEC);
+  return U64(ktimeGetRealNs(c) + BigInt(c.taiOffsetSec) * NSEC_PER_SEC);
 }
 
 /** include/linux/jiffies.h: TICK_NSEC = (NSEC_PER_SEC + HZ/2) / HZ. */
-export function tickNsec(hz: number): number {
-  return Math.floor((NSEC_PER_SEC + Math.floor(hz / 2)) / hz);
+export function tickNsec(hz: number): bigint {
+  return (NSEC_PER_SEC + BigInt(Math.floor(hz / 2))) / BigInt(hz);
 }
 
 /**
@@ -85,5 +85,5 @@ export function initialJiffies(hz: number): bigint {
 }
 
 export function jiffies64(c: ClockState): bigint {
-  return initialJiffies(c.hz) + BigInt(Math.floor(c.monotonicNs / tickNsec(c.hz)));
+  return initialJiffies(c.hz) + c.monotonicNs / tickNsec(c.hz);
 }

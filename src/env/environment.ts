@@ -80,7 +80,8 @@ export interface RouteSpec {
 
 export interface NeighbourSpec {
   ip: string;
-  mac: string;
+  /** Link-layer address; may be left out for `incomplete` / `failed` entries. */
+  mac?: string;
   dev: string;
   state?: NudState;
   netns?: string;
@@ -379,7 +380,12 @@ export class Environment {
     const ns = this.netnsByName(spec.netns, where);
     const ip = parseIP(spec.ip, `${where}: ip`);
     const dev = this.deviceNamed(ns.id, spec.dev, where);
-    const n: NeighbourState = { netns: ns.id, family: ip.family, ip: ip.addr, mac: parseMac(spec.mac, `${where}: mac`), ifindex: dev.ifindex, state: spec.state ?? 'permanent' };
+    const state = spec.state ?? 'permanent';
+    if (spec.mac === undefined && state !== 'incomplete' && state !== 'failed' && state !== 'none') {
+      throw new EnvironmentError(`${where}: a ${state} neighbour needs "mac"`);
+    }
+    const mac = spec.mac === undefined ? new Uint8Array(6) : parseMac(spec.mac, `${where}: mac`);
+    const n: NeighbourState = { netns: ns.id, family: ip.family, ip: ip.addr, mac, ifindex: dev.ifindex, state };
     this.state.neighbours = this.state.neighbours.filter((o) => !(o.netns === ns.id && o.ifindex === dev.ifindex && bytesEqual(o.ip, n.ip)));
     this.state.neighbours.push(n);
     return n;
@@ -455,11 +461,13 @@ export class Environment {
 
   // ---- time and randomness ----------------------------------------------------------------
 
-  advance(ns: number): void {
+  /** Time passes: all clocks move by `ns` nanoseconds. */
+  advance(ns: bigint | number): void {
     advanceClock(this.state.clock, ns);
   }
 
-  suspend(ns: number): void {
+  /** The machine sleeps: boot time and wall clock move, monotonic time and jiffies do not. */
+  suspend(ns: bigint | number): void {
     suspendClock(this.state.clock, ns);
   }
 

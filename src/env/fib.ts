@@ -35,6 +35,7 @@ const EAFNOSUPPORT = 97;
 /** include/net/ip.h IP_MAX_MTU; include/net/ip6_route.h IP6_MAX_MTU. */
 const IP_MAX_MTU = 0xfff0;
 const IP6_MAX_MTU = 0xffff + 40;
+const IPV6_MIN_MTU = 1280;
 /** ETH_HLEN (dev->hard_header_len of Ethernet, veth and lo) and VLAN_HLEN, for is_skb_forwardable. */
 const ETH_HLEN = 14;
 const VLAN_HLEN = 4;
@@ -382,8 +383,10 @@ function ipv6Lookup(env: Environment, netns: number, p: ParamsView, flags: numbe
   const outDev = env.deviceByIndex(netns, route.oif)!;
   let mtu = 0;
   if (checkMtu) {
-    // ip6_mtu_from_fib6 / fib6_mtu: the route's MTU if set, else the device's.
-    mtu = Math.min(route.mtu ?? outDev.mtu, IP6_MAX_MTU);
+    // ip6_mtu_from_fib6: a locked route MTU, else the device's mtu6 (at least IPV6_MIN_MTU).
+    // An unlocked route MTU is not used (measured on Linux 6.18).
+    mtu = route.mtu !== undefined && route.mtuLock ? route.mtu : Math.max(IPV6_MIN_MTU, outDev.mtu);
+    mtu = Math.min(mtu, IP6_MAX_MTU);
     if (p.totLen > mtu) {
       p.mtuResult = mtu;
       return BPF_FIB_LKUP_RET_FRAG_NEEDED;

@@ -106,12 +106,12 @@ export interface SocketStateData {
 }
 
 export interface ClockState {
-  /** CLOCK_MONOTONIC in nanoseconds (exact up to 2^53 ns, about 104 days). */
-  monotonicNs: number;
+  /** CLOCK_MONOTONIC in nanoseconds. Clock values are bigint: wall-clock ns exceed 2^53. */
+  monotonicNs: bigint;
   /** Time spent suspended: CLOCK_BOOTTIME = monotonic + this. */
-  suspendedNs: number;
+  suspendedNs: bigint;
   /** CLOCK_REALTIME - CLOCK_MONOTONIC (the kernel's offs_real). */
-  realtimeOffsetNs: number;
+  realtimeOffsetNs: bigint;
   /** TAI - UTC in seconds (the kernel's tai_offset, 0 until adjtimex(ADJ_TAI) sets it). */
   taiOffsetSec: number;
   /** CONFIG_HZ. */

@@ -26,7 +26,24 @@ import {
   type ElfSection,
 } from '../elf/reader.js';
 import { fail, symbolLabel, symbolSection, type LoadContext } from './context.js';
-import type { FuncInfo, FunctionRange, LineInfo, MapReference } from './spec.js';
+import type { CoreRelo, FuncInfo, FunctionRange, LineInfo, MapReference } from './spec.js';
+
+/** enum bpf_core_relo_kind (include/uapi/linux/bpf.h), indexed by value. */
+const CORE_RELO_KINDS = [
+  'BPF_CORE_FIELD_BYTE_OFFSET',
+  'BPF_CORE_FIELD_BYTE_SIZE',
+  'BPF_CORE_FIELD_EXISTS',
+  'BPF_CORE_FIELD_SIGNED',
+  'BPF_CORE_FIELD_LSHIFT_U64',
+  'BPF_CORE_FIELD_RSHIFT_U64',
+  'BPF_CORE_TYPE_ID_LOCAL',
+  'BPF_CORE_TYPE_ID_TARGET',
+  'BPF_CORE_TYPE_EXISTS',
+  'BPF_CORE_TYPE_SIZE',
+  'BPF_CORE_ENUMVAL_EXISTS',
+  'BPF_CORE_ENUMVAL_VALUE',
+  'BPF_CORE_TYPE_MATCHES',
+];
 
 /** One function symbol in a code section. */
 export interface BpfFunction {
@@ -155,6 +172,7 @@ export interface LinkedProgram {
   funcInfo: FuncInfo[];
   lineInfo: LineInfo[];
   references: MapReference[];
+  coreRelos: CoreRelo[];
 }
 
 /**
@@ -164,13 +182,27 @@ export interface LinkedProgram {
  * to the fd_array form (BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE).
  */
 export function linkProgram(ctx: LoadContext, entry: BpfFunction, code: Map<number, CodeSection>): LinkedProgram {
-  const out: LinkedProgram = { insns: [], functions: [], funcInfo: [], lineInfo: [], references: [] };
+  const out: LinkedProgram = { insns: [], functions: [], funcInfo: [], lineInfo: [], references: [], coreRelos: [] };
   const placed = new Map<BpfFunction, number>();
 
   const findFunction = (sectionIndex: number, insn: number, where: string): BpfFunction => {
     const cs = code.get(sectionIndex);
-    const f = cs?.functions.find((fn) => fn.start <= insn && insn < fn.start + fn.length);
-    if (!f) fail(ctx, `${where}: target instruction ${insn} of section ${cs?.section.name ?? sectionIndex} is not inside a function`);
+    // Functions are sorted by start and do not overlap: binary search for the last start <= insn.
+    let f: BpfFunction | undefined;
+    if (cs) {
+      let lo = 0;
+      let hi = cs.functions.length - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (cs.functions[mid].start <= insn) {
+          f = cs.functions[mid];
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+    }
+    if (!f || insn >= f.start + f.length) {
+      fail(ctx, `${where}: target instruction ${insn} of section ${cs?.section.name ?? sectionIndex} is not inside a function`);
+    }
     return f;
   };
 
@@ -226,6 +258,7 @@ export function linkProgram(ctx: LoadContext, entry: BpfFunction, code: Map<numb
   out.lineInfo.sort((a, b) => a.insnIndex - b.insnIndex);
   out.funcInfo.sort((a, b) => a.insnIndex - b.insnIndex);
   out.references.sort((a, b) => a.insnIndex - b.insnIndex);
+  out.coreRelos.sort((a, b) => a.insnIndex - b.insnIndex);
   return out;
 }
 
@@ -238,6 +271,16 @@ function copyExtInfo(ctx: LoadContext, fn: BpfFunction, base: number, out: Linke
     const t = ctx.btf.types[rec.btfTypeId];
     if (!t || t.kind !== 'func') fail(ctx, `func_info for instruction ${rec.insnIndex}: type ${rec.btfTypeId} is not a FUNC`);
     out.funcInfo.push({ insnIndex: base + rec.insnIndex - fn.start, name: t.name, btfTypeId: rec.btfTypeId });
+  }
+  for (const rec of ctx.ext.coreRelos.get(fn.section.name) ?? []) {
+    if (!inside(rec.insnIndex)) continue;
+    out.coreRelos.push({
+      insnIndex: base + rec.insnIndex - fn.start,
+      btfTypeId: rec.btfTypeId,
+      accessString: rec.accessString,
+      kind: rec.kind,
+      kindName: CORE_RELO_KINDS[rec.kind] ?? `unknown(${rec.kind})`,
+    });
   }
   for (const rec of ctx.ext.lineInfo.get(fn.section.name) ?? []) {
     if (!inside(rec.insnIndex)) continue;

@@ -43,5 +43,5 @@ export function symbolSection(ctx: LoadContext, sym: ElfSymbol, what: string): E
 export function symbolLabel(ctx: LoadContext, sym: ElfSymbol): string {
   if (sym.name) return sym.name;
   const s = ctx.elf.sections[sym.shndx];
-  return s ? s.name : `#${sym.index}`;
+  return s?.name || `#${sym.index}`;
 }

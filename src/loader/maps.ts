@@ -60,6 +60,25 @@ function baseMap(partial: Partial<MapSpec> & Pick<MapSpec, 'name' | 'type' | 'se
   };
 }
 
+/** The page size libbpf's adjust_ringbuf_sz rounds to; 4 KiB as on x86-64 and most arm64 kernels. */
+export const RINGBUF_PAGE_SIZE = 4096;
+
+/**
+ * libbpf's adjust_ringbuf_sz (fill_map_from_def): the kernel wants a ring buffer size that
+ * is a power-of-2 multiple of the page size, so libbpf rounds a user's size up to one.
+ */
+export function adjustRingbufSize(size: number): number {
+  if (size === 0) return 0;
+  if (size % RINGBUF_PAGE_SIZE === 0) {
+    const pages = size / RINGBUF_PAGE_SIZE;
+    if ((pages & (pages - 1)) === 0) return size;
+  }
+  for (let mul = 1; mul * RINGBUF_PAGE_SIZE <= 0xffff_ffff; mul *= 2) {
+    if (mul * RINGBUF_PAGE_SIZE > size) return mul * RINGBUF_PAGE_SIZE;
+  }
+  return size;
+}
+
 /** Legacy `struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }` definitions. */
 export function collectLegacyMaps(ctx: LoadContext, section: ElfSection): void {
   ctx.section = section.name;
@@ -195,6 +214,9 @@ function parseBtfMapDef(ctx: LoadContext, mapName: string, def: BtfType, isInner
   });
   if (map.type === BPF_MAP_TYPE.BPF_MAP_TYPE_UNSPEC) fail(ctx, `map ${mapName}: map type isn't specified`);
   map.typeName = mapTypeName(map.type);
+  if (map.type === BPF_MAP_TYPE.BPF_MAP_TYPE_RINGBUF || map.type === BPF_MAP_TYPE.BPF_MAP_TYPE_USER_RINGBUF) {
+    map.maxEntries = adjustRingbufSize(map.maxEntries);
+  }
   return { map, valuesOffset, defTypeId: def.id };
 }
 

@@ -15,7 +15,7 @@ import { programTypeForSection } from './sections.js';
 import type { ObjectSpec, ProgramSpec } from './spec.js';
 
 export { ObjectLoadError } from './errors.js';
-export { mapIndexByName, programByName } from './spec.js';
+export { cloneObjectSpec, functionAt, lineInfoAt, mapIndexByName, programByName } from './spec.js';
 
 export interface LoadObjectOptions {
   /** File name, used in error messages and (up to its first '.') in global data map names. */

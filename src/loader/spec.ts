@@ -37,6 +37,22 @@ export interface FuncInfo {
   btfTypeId: number;
 }
 
+/**
+ * A CO-RE relocation (struct bpf_core_relo from .BTF.ext), re-indexed to the linked
+ * program. Recorded, not applied: the instructions keep clang's values, which is what
+ * relocating against a kernel whose BTF matches the program's own BTF would produce.
+ */
+export interface CoreRelo {
+  insnIndex: number;
+  /** Local BTF id of the root type. */
+  btfTypeId: number;
+  /** Accessor spec, e.g. "0:1:2" (field path through the root type). */
+  accessString: string;
+  /** enum bpf_core_relo_kind number and name (BPF_CORE_FIELD_BYTE_OFFSET, ...). */
+  kind: number;
+  kindName: string;
+}
+
 /** One lddw in a linked program that refers to a map or to global data. */
 export interface MapReference {
   /** Index of the lddw's first slot in ProgramSpec.insns. */
@@ -84,6 +100,7 @@ export interface ProgramSpec {
   funcInfo: FuncInfo[];
   lineInfo: LineInfo[];
   references: MapReference[];
+  coreRelos: CoreRelo[];
   license: string;
   kernVersion: number;
 }
@@ -138,4 +155,56 @@ export function mapIndexByName(spec: ObjectSpec, name: string): number {
 /** The program named `name`, or undefined. */
 export function programByName(spec: ObjectSpec, name: string): ProgramSpec | undefined {
   return spec.programs.find((p) => p.name === name);
+}
+
+/**
+ * The source line an instruction belongs to: the last line info record at or before it
+ * within the same function (as bpftool prog dump and the verifier log attribute lines).
+ */
+export function lineInfoAt(program: ProgramSpec, insnIndex: number): LineInfo | undefined {
+  const fn = functionAt(program, insnIndex);
+  let lo = 0;
+  let hi = program.lineInfo.length - 1;
+  let found: LineInfo | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (program.lineInfo[mid].insnIndex <= insnIndex) {
+      found = program.lineInfo[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  if (found && fn && found.insnIndex < fn.start) return undefined;
+  return found;
+}
+
+/** The function (program or appended subprogram) containing an instruction. */
+export function functionAt(program: ProgramSpec, insnIndex: number): FunctionRange | undefined {
+  return program.functions.find((f) => insnIndex >= f.start && insnIndex < f.start + f.length);
+}
+
+/**
+ * A deep copy of a spec that can be edited without touching the original (instructions,
+ * maps, initial values). The parsed BTF is shared: it is read-only after loading.
+ */
+export function cloneObjectSpec(spec: ObjectSpec): ObjectSpec {
+  const cloneMap = (m: MapSpec): MapSpec => ({
+    ...m,
+    innerMap: m.innerMap && cloneMap(m.innerMap),
+    contents: m.contents?.map((c) => ({ ...c })),
+    initialValue: m.initialValue?.slice(),
+  });
+  return {
+    ...spec,
+    programs: spec.programs.map((p) => ({
+      ...p,
+      expectedAttachType: p.expectedAttachType && { ...p.expectedAttachType },
+      insns: p.insns.map((i) => ({ ...i })),
+      functions: p.functions.map((f) => ({ ...f })),
+      funcInfo: p.funcInfo.map((f) => ({ ...f })),
+      lineInfo: p.lineInfo.map((l) => ({ ...l })),
+      references: p.references.map((r) => ({ ...r })),
+      coreRelos: p.coreRelos.map((r) => ({ ...r })),
+    })),
+    maps: spec.maps.map(cloneMap),
+  };
 }

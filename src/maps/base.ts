@@ -67,7 +67,7 @@ export abstract class MapBase implements BpfMap {
   abstract forEach(cpu: number, fn: (keyOff: number, valueOff: number) => boolean): number;
   abstract lookup(key: Uint8Array, cpu?: number): number | undefined;
   abstract read(key: Uint8Array): Uint8Array | undefined;
-  abstract update(key: Uint8Array, value: Uint8Array, flags?: number): number;
+  abstract update(key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
   abstract delete(key: Uint8Array): number;
   abstract getNextKey(key?: Uint8Array): Uint8Array | undefined;
 

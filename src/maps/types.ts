@@ -113,8 +113,12 @@ export interface BpfMap {
   lookup(key: Uint8Array, cpu?: number): number | undefined;
   /** BPF_MAP_LOOKUP_ELEM: a copy of the value (per-CPU: all CPUs, each rounded up to 8 bytes). */
   read(key: Uint8Array): Uint8Array | undefined;
-  /** BPF_MAP_UPDATE_ELEM: value in the syscall layout (per-CPU: all CPUs). 0 or -errno. */
-  update(key: Uint8Array, value: Uint8Array, flags?: number): number;
+  /**
+   * BPF_MAP_UPDATE_ELEM: value in the syscall layout (per-CPU: all CPUs). 0 or -errno. `cpu` is
+   * the CPU the calling process runs on (default 0): an LRU map takes the new element from that
+   * CPU's local free list.
+   */
+  update(key: Uint8Array, value: Uint8Array, flags?: number, cpu?: number): number;
   /** BPF_MAP_DELETE_ELEM. 0 or -errno. */
   delete(key: Uint8Array): number;
   /** BPF_MAP_GET_NEXT_KEY: undefined for -ENOENT (the end). */

@@ -18,21 +18,28 @@ export interface KernelRunOptions {
   batches?: number;
   /**
    * Memory for the snippet: r1 points to a copy of it (an array map value), r2 = its length,
-   * the calling convention of bpfbed's execRaw and of uBPF. Without it r1 = r2 = 0.
+   * the calling convention of bpfbed's execRaw and of uBPF. Without it r1 = r2 = 0. A snippet
+   * with legacy packet loads (LD_ABS/LD_IND) keeps r1 = the context and gets it as the packet.
    */
   mem?: Uint8Array;
   /**
    * How the snippet is placed (tools/kernel/bpfbed-kexec.c): 'main' (default) keeps it the main
    * program, its exits rewritten to jump to an epilogue that saves r0, as bpfbed runs it;
-   * 'subprog' calls it unchanged as a BPF-to-BPF subprogram (one more call frame).
+   * 'subprog' calls it unchanged as a BPF-to-BPF subprogram (one more call frame). A snippet
+   * whose main function falls off its end or jumps out of it always runs as 'subprog', so the
+   * verifier judges it as written.
    */
-  mode?: 'main' | 'subprog';
+  mode?: KernelMode;
   /** Kills the run after this many milliseconds (verifying and running a long loop takes time). Default 120 s. */
   timeoutMs?: number;
 }
 
+/** The layout the runner used (see KernelRunOptions.mode). */
+export type KernelMode = 'main' | 'subprog';
+
 export interface KernelAccepted {
   accepted: true;
+  mode: KernelMode;
   /** The snippet's full 64-bit r0 at exit, unsigned. */
   r0: bigint;
   /** Mean nanoseconds per run as the kernel measured it (includes ~tens of ns of test-run overhead). */
@@ -46,6 +53,7 @@ export interface KernelAccepted {
 
 export interface KernelRejected {
   accepted: false;
+  mode: KernelMode;
   errno: number;
   /**
    * The verifier's log. Its instruction indices count the `wrapperSlots` the runner puts before
@@ -206,6 +214,7 @@ interface ToolOutput {
   errno?: number;
   verifier_log?: string;
   wrapper_slots?: number;
+  mode?: KernelMode;
   error?: string;
 }
 
@@ -220,6 +229,7 @@ function parseToolOutput(stdout: string, stderr: string): KernelResult {
   if (out.accepted === true) {
     return {
       accepted: true,
+      mode: out.mode ?? 'main',
       r0: BigInt(out.r0 ?? 'x'),
       durationNs: out.duration_ns ?? 0,
       durationsNs: out.durations_ns ?? [],
@@ -229,6 +239,7 @@ function parseToolOutput(stdout: string, stderr: string): KernelResult {
   }
   return {
     accepted: false,
+    mode: out.mode ?? 'main',
     errno: out.errno ?? 0,
     verifierLog: out.verifier_log ?? '',
     wrapperSlots: out.wrapper_slots ?? 0,

@@ -112,7 +112,7 @@ function decodeNext(d: DecodeContext, next: NonNullable<NextLayer>): NextLayer {
 }
 
 function decodeEtherType(d: DecodeContext, type: number, offset: number, end: number): NextLayer {
-  if (isVlanEtherType(type)) return decodeVlan(d, offset, end);
+  if (isVlanEtherType(type)) return decodeVlan(d, offset, end, type);
   switch (type) {
     case ETHERTYPE_IPV4:
       return decodeIPv4(d, offset, end);

@@ -111,6 +111,7 @@ const KEY_FIELDS = new Set([
   'eth.dst',
   'eth.type',
   'vlan.id',
+  'ieee8021ad.id',
   'ip.src',
   'ip.dst',
   'ipv6.src',

@@ -23,7 +23,7 @@ export interface PacketField {
 }
 
 export interface DecodedLayer {
-  /** Protocol short name: eth, vlan, arp, ip, ipv6, ipv6.hopopts, ipv6.routing, ipv6.fraghdr,
+  /** Protocol short name: eth, vlan, ieee8021ad, arp, ip, ipv6, ipv6.hopopts, ipv6.routing, ipv6.fraghdr,
    *  ipv6.dstopts, ah, tcp, udp, icmp, icmpv6, vxlan, geneve, dns, sll, null, data. */
   protocol: string;
   /** 0 for the outer packet, 1 inside the first tunnel, and so on. */
@@ -151,6 +151,8 @@ export interface IpInfo {
   fragment: boolean;
   /** The IP packet is longer than what was captured (or than the frame holds). */
   incomplete: boolean;
+  /** Where the IP payload ends by the IP header's length fields (may be past the frame's end). */
+  claimedEnd: number;
 }
 
 /** What a layer decoder found after itself; the driver in decode.ts continues there. Each

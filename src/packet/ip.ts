@@ -75,8 +75,8 @@ export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextL
   const flagsFrag = d.u16(offset + 6);
   const flags = flagsFrag >> 13;
   const names = [flags & 4 ? 'RB' : '', flags & 2 ? 'DF' : '', flags & 1 ? 'MF' : ''].filter(Boolean);
-  // Wireshark's ip.flags is the top 3 bits of the byte, unshifted (0x40 = DF).
-  l.add('ip.flags', offset + 6, 1, flags << 5, names.length ? `${hex(flags << 5, 2)} (${names.join(',')})` : hex(flags << 5, 2));
+  // Wireshark's ip.flags is the 3 flag bits shifted down (0x02 = DF).
+  l.add('ip.flags', offset + 6, 1, flags, names.length ? `${hex(flags, 2)} (${names.join(',')})` : hex(flags, 2));
   const fragOffset = (flagsFrag & 0x1fff) * 8;
   l.add('ip.frag_offset', offset + 6, 2, fragOffset);
   l.add('ip.ttl', offset + 8, 1, d.u8(offset + 8));
@@ -106,6 +106,7 @@ export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextL
     dst: d.frame.slice(offset + 16, offset + 20),
     fragment: (flags & 1) !== 0 || fragOffset !== 0,
     incomplete,
+    claimedEnd: offset + totalLength,
   };
   // Only the first fragment holds the upper-layer header.
   if (fragOffset !== 0) {
@@ -167,7 +168,7 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
     if (!d.cutByCapture) l.malformed(`payload length ${payloadLength} runs past the ${end - offset - 40} bytes the frame holds`, offset + 4);
     payloadEnd = end;
   }
-  const ip: IpInfo = { version: 6, src: d.frame.slice(offset + 8, offset + 24), dst: d.frame.slice(offset + 24, offset + 40), fragment: false, incomplete };
+  const ip: IpInfo = { version: 6, src: d.frame.slice(offset + 8, offset + 24), dst: d.frame.slice(offset + 24, offset + 40), fragment: false, incomplete, claimedEnd: payloadLength === 0 ? end : offset + 40 + payloadLength };
   let at = offset + 40;
   // Extension headers (RFC 8200 4.1 order is recommended, not required: follow the chain).
   for (let count = 0; count < 64; count++) {

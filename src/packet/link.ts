@@ -49,17 +49,20 @@ export function decodeEthernet(d: DecodeContext, offset: number, end: number): N
   return { kind: 'ethertype', etherType: type, offset: offset + 14, end };
 }
 
-/** One VLAN tag (TPID already read): PCP, DEI, VID, then the next EtherType. Wireshark names an
- *  802.1ad S-tag `ieee8021ad.*`; we name every tag `vlan.*` so a filter finds all of them. */
-export function decodeVlan(d: DecodeContext, offset: number, end: number): NextLayer {
-  const l = d.layer('vlan', offset, 4);
+/** One VLAN tag, after its TPID: PCP, DEI, VID, then the next EtherType (IEEE 802.1Q 9.6).
+ *  As in Wireshark, an 802.1Q C-tag is `vlan.*` and an 802.1ad S-tag (TPID 0x88a8, or the
+ *  pre-standard 0x9100) is `ieee8021ad.*`; `ieee8021ad.etype` is ours (Wireshark shows the
+ *  S-tag's inner type without a field of its own). */
+export function decodeVlan(d: DecodeContext, offset: number, end: number, tpid: number): NextLayer {
+  const protocol = tpid === ETHERTYPE_VLAN ? 'vlan' : 'ieee8021ad';
+  const l = d.layer(protocol, offset, 4);
   if (!l.require(offset, 4, end)) return undefined;
   const tci = d.u16(offset);
-  l.add('vlan.priority', offset, 2, tci >> 13);
-  l.add('vlan.dei', offset, 2, (tci >> 12) & 1);
-  l.add('vlan.id', offset, 2, tci & 0x0fff);
+  l.add(`${protocol}.priority`, offset, 2, tci >> 13);
+  l.add(`${protocol}.dei`, offset, 2, (tci >> 12) & 1);
+  l.add(`${protocol}.id`, offset, 2, tci & 0x0fff);
   const type = d.u16(offset + 2);
-  l.add('vlan.etype', offset + 2, 2, type, etherTypeDisplay(type));
+  l.add(`${protocol}.etype`, offset + 2, 2, type, etherTypeDisplay(type));
   return { kind: 'ethertype', etherType: type, offset: offset + 4, end };
 }
 

@@ -50,8 +50,9 @@ function describe(layers: DecodedLayer[], from: number): string {
         etherType = (value(layer, 'eth.type') ?? value(layer, 'sll.etype')) as number | undefined;
         break;
       case 'vlan':
-        vlans.push(num(layer, 'vlan.id'));
-        etherType = num(layer, 'vlan.etype');
+      case 'ieee8021ad':
+        vlans.push(num(layer, `${layer.protocol}.id`));
+        etherType = num(layer, `${layer.protocol}.etype`);
         break;
       case 'arp': {
         const op = num(layer, 'arp.opcode');

@@ -53,9 +53,12 @@ export function decodeTcp(d: DecodeContext, offset: number, end: number, ip: IpI
     return undefined;
   }
   l.layer.length = headerLength;
+  // The payload length comes from IP's length, as Wireshark computes it, even if the capture
+  // kept fewer bytes.
+  const payloadLength = Math.max(0, ip.claimedEnd - offset - headerLength);
+  l.add('tcp.len', offset + headerLength, Math.max(0, end - offset - headerLength), payloadLength);
   if (!l.require(offset, headerLength, end, 'options')) return undefined;
   decodeTcpOptions(d, l, offset + 20, offset + headerLength);
-  l.add('tcp.len', offset + headerLength, end - offset - headerLength, end - offset - headerLength);
   return undefined;
 }
 
@@ -106,7 +109,8 @@ export function decodeUdp(d: DecodeContext, offset: number, end: number, ip: IpI
     l.malformed(`length ${length} is below the 8-byte header`, offset + 4);
   } else if (udpEnd > end) {
     lengthOk = false;
-    if (!ip.incomplete) l.malformed(`length ${length} runs past the ${end - offset} bytes IP carries`, offset + 4);
+    // A first fragment or a cut capture holds only part of the datagram; that is not damage.
+    if (!ip.incomplete && !ip.fragment) l.malformed(`length ${length} runs past the ${end - offset} bytes IP carries`, offset + 4);
     udpEnd = end;
   }
   const checksum = d.u16(offset + 6);

@@ -9,8 +9,9 @@ export interface CapturedPacket {
   timestampNs: bigint;
   /** LINKTYPE_* of the interface the packet was captured on (see linktype.ts). */
   linkType: number;
-  /** pcapng only: the interface's index among all interfaces of the file, counting across
-   *  sections in order (Wireshark's `frame.interface_id`). */
+  /** pcapng only: the interface's index in the reader's `interfaces`, i.e. among all interfaces
+   *  of the file counting across sections in order. (Wireshark 4.0's `frame.interface_id` is the
+   *  same in a file's first section but restarts at 0 in each later one.) */
   interfaceIndex?: number;
   /** pcapng only: the interface's `if_name` option, when the file has one. */
   interfaceName?: string;

@@ -58,7 +58,7 @@ function checkOriginalLength(data: Uint8Array, originalLength: number | undefine
 export interface PcapWriterOptions {
   /** LINKTYPE_* of every packet; Ethernet by default. */
   linkType?: number;
-  /** Longer packets are cut to this many bytes (their original length is kept). */
+  /** Longer packets are cut to this many bytes (their original length is kept); 0: no limit. */
   snapLength?: number;
 }
 
@@ -86,7 +86,7 @@ export class PcapWriter {
   add(data: Uint8Array, timestampNs: bigint, originalLength?: number): void {
     checkTimestamp(timestampNs, 0xffffffffn);
     const original = checkOriginalLength(data, originalLength);
-    const captured = data.subarray(0, Math.min(data.length, this.snapLength));
+    const captured = this.snapLength === 0 ? data : data.subarray(0, Math.min(data.length, this.snapLength));
     const r = this.sink.reserve(16);
     r.setUint32(0, Number(timestampNs / NS_PER_SECOND), true);
     r.setUint32(4, Number(timestampNs % NS_PER_SECOND), true);
@@ -152,7 +152,8 @@ export class PcapngWriter {
     if (snap === undefined) throw new RangeError(`interface ${interfaceId} was not added (${this.interfaceSnapLengths.length} interfaces)`);
     checkTimestamp(timestampNs, 0xffffffffffffffffn / NS_PER_SECOND);
     const original = checkOriginalLength(data, originalLength);
-    const captured = data.subarray(0, Math.min(data.length, snap));
+    // A snapshot length of 0 means no limit (pcapng section 4.2).
+    const captured = snap === 0 ? data : data.subarray(0, Math.min(data.length, snap));
     const fixed = new Uint8Array(20);
     const v = new DataView(fixed.buffer);
     v.setUint32(0, interfaceId, true);

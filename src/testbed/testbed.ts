@@ -10,25 +10,43 @@ import { sourceLineLookup } from '../inspect.js';
 import { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
 import { linkProgram } from './link.js';
+import { createClock, type ClockOptions } from '../env/clock.js';
+import { createPrng } from '../env/prng.js';
+import type { ClockState, PrngState } from '../env/types.js';
+import { coreHelpers, type CoreRunLog } from '../helpers/core-helpers.js';
+import { installMapHelpers, MAP_HELPERS, type MapHelperEnv } from '../helpers/map-helpers.js';
 
 export interface TestbedOptions {
   /** num_possible_cpus() of the emulated machine (per-CPU maps, LRU lists). Default 1. */
   nrCpus?: number;
   /** Instruction budget per run (default 1,000,000). */
   budget?: number;
+  /** The virtual clock's starting point (see src/env/clock.ts). */
+  clock?: ClockOptions;
+  /** Seed of bpf_get_prandom_u32's generator (default 1): the same seed gives the same run. */
+  seed?: number;
+  /** The CPU programs run on (default 0). */
+  cpu?: number;
   /** Extra host helpers by kernel number, added to (or replacing) the emulated kernel's. */
   helpers?: ReadonlyMap<number, HostHelper>;
 }
 
 export interface LoadedProgram {
   readonly name: string;
+  /** The Machine's program number. */
   readonly progId: number;
+  /** The program's id as the kernel would give it (from 1): what PROG_ARRAY slots hold. */
+  readonly id: number;
   readonly spec: ProgramSpec;
 }
 
 export interface RunOutcome extends RunResult {
   /** The memory handed to the program, as it was when the program exited. */
   memory?: Uint8Array;
+  /** Lines the program printed with bpf_trace_printk / bpf_trace_vprintk, in order. */
+  printk: string[];
+  /** Tail calls the run took. */
+  tailCalls: CoreRunLog['tailCalls'];
 }
 
 export class Testbed {
@@ -36,12 +54,31 @@ export class Testbed {
   /** Maps in the spec's order (index = the spec's map index). */
   private readonly liveMaps: BpfMap[] = [];
   readonly registry = new MapRegistry();
+  readonly clock: ClockState;
+  readonly prng: PrngState;
+  private readonly mapEnv: MapHelperEnv;
+  /** What helpers record during a run; emptied at the start of each run. */
+  private readonly log: CoreRunLog = { printk: [], tailCalls: [] };
 
   private constructor(
     readonly spec: ObjectSpec,
     readonly machine: Machine,
     private readonly opts: TestbedOptions,
-  ) {}
+  ) {
+    this.clock = createClock(opts.clock);
+    this.prng = createPrng(opts.seed ?? 1);
+    this.mapEnv = { mem: machine, maps: this.registry, cpu: opts.cpu ?? 0, nrCpus: opts.nrCpus ?? 1 };
+  }
+
+  /** The CPU programs run on (bpf_get_smp_processor_id, per-CPU map values). */
+  get cpu(): number {
+    return this.mapEnv.cpu;
+  }
+
+  set cpu(cpu: number) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.mapEnv.nrCpus) throw new RangeError(`cpu must be in 0..${this.mapEnv.nrCpus - 1}, got ${cpu}`);
+    this.mapEnv.cpu = cpu;
+  }
 
   /** Parses an object file and instantiates it. */
   static async fromObject(bytes: Uint8Array, opts: TestbedOptions & { name?: string } = {}): Promise<Testbed> {
@@ -53,6 +90,7 @@ export class Testbed {
     bed.createMaps();
     bed.registerHelpers();
     bed.loadPrograms();
+    bed.fillStaticSlots();
     return bed;
   }
 
@@ -90,15 +128,24 @@ export class Testbed {
     this.machine.bytes().set(memory, off);
     const region = this.machine.addRegion(off, memory.length, { kind: 'mem', name: 'context buffer', read: true, write: true });
     try {
-      const result = this.machine.run(prog.progId, [this.machine.toVirtual(off), BigInt(memory.length)], {
-        budget: opts.budget ?? this.opts.budget,
-        traceLimit: opts.traceLimit,
-      });
+      const result = this.run(prog, [this.machine.toVirtual(off), BigInt(memory.length)], opts);
       return { ...result, memory: this.machine.bytes().slice(off, off + memory.length) };
     } finally {
       this.machine.removeRegion(region);
       this.machine.free(off);
     }
+  }
+
+  /** Runs a loaded program with r1..r5 = args and collects what it did. */
+  run(prog: LoadedProgram, args: readonly bigint[], opts: { budget?: number; traceLimit?: number; ldAbsRegion?: number } = {}): RunOutcome {
+    this.log.printk.length = 0;
+    this.log.tailCalls.length = 0;
+    const result = this.machine.run(prog.progId, args, {
+      budget: opts.budget ?? this.opts.budget,
+      traceLimit: opts.traceLimit,
+      ldAbsRegion: opts.ldAbsRegion,
+    });
+    return { ...result, printk: [...this.log.printk], tailCalls: [...this.log.tailCalls] };
   }
 
   /** The C source line of an instruction of a program, where BTF line info has one. */
@@ -120,7 +167,7 @@ export class Testbed {
   private createMaps(): void {
     const nrCpus = this.opts.nrCpus ?? 1;
     for (const def of this.spec.maps) {
-      const map = createMap(this.machine, def, { nrCpus, registry: this.registry, progExists: (id) => id < this.programsByName.size });
+      const map = createMap(this.machine, def, { nrCpus, registry: this.registry, progExists: (id) => id >= 1 && id <= this.programsByName.size });
       this.liveMaps.push(map);
       if (def.initialValue && def.initialValue.length > 0) {
         const rc = map.update(u32Key(0), def.initialValue, 0);
@@ -129,12 +176,31 @@ export class Testbed {
     }
   }
 
+  /** Helper numbers this Testbed emulates (what programs may call). */
+  private readonly helperIds = new Set<number>();
+
   private registerHelpers(): void {
-    for (const [id, fn] of this.opts.helpers ?? []) this.machine.setHelper(id, fn);
+    installMapHelpers(this.machine, this.mapEnv);
+    for (const id of MAP_HELPERS.keys()) this.helperIds.add(id);
+    const core = coreHelpers({
+      machine: this.machine,
+      maps: this.registry,
+      progIdOf: (id) => (id >= 1 && id <= this.programsByName.size ? id - 1 : undefined),
+      clock: this.clock,
+      prng: this.prng,
+      cpu: () => this.cpu,
+      log: this.log,
+    });
+    for (const table of [core, this.opts.helpers ?? new Map()]) {
+      for (const [id, fn] of table) {
+        this.machine.setHelper(id, fn);
+        this.helperIds.add(id);
+      }
+    }
   }
 
   private loadPrograms(): void {
-    const helpers = new Set<number>(this.opts.helpers?.keys() ?? []);
+    const helpers = this.helperIds;
     for (const spec of this.spec.programs) {
       const insns = linkProgram(spec, {
         mapHandle: (i) => this.liveMaps[i]?.handle,
@@ -154,7 +220,18 @@ export class Testbed {
           return li && { file: li.file, line: li.line, column: li.column, text: li.text };
         },
       });
-      this.programsByName.set(spec.name, { name: spec.name, progId, spec });
+      this.programsByName.set(spec.name, { name: spec.name, progId, id: progId + 1, spec });
     }
+  }
+
+  /** Static `.values` of PROG_ARRAY and map-in-map definitions, as libbpf fills them at load. */
+  private fillStaticSlots(): void {
+    this.spec.maps.forEach((def, i) => {
+      for (const slot of def.contents ?? []) {
+        const id = slot.kind === 'program' ? this.program(slot.target).id : this.map(slot.target).id;
+        const rc = this.liveMaps[i].update(u32Key(slot.index), u32Key(id), 0);
+        if (rc !== 0) throw new Error(`${this.spec.name}: map ${def.name}: slot ${slot.index} = ${slot.target} rejected (${rc})`);
+      }
+    });
   }
 }

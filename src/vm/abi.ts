@@ -50,7 +50,7 @@ export const HELPER_HOST = 1;
 export const HELPER_NATIVE = 2;
 
 // Call frames: MAX_CALL_FRAMES records at frames(), FRAME_SIZE bytes each.
-// [0] i32 return pc [4] i32 program index [8] i32 caller's stack region lo [16..48] r6..r9
+// [0] i32 return instruction index [4] i32 program index [16..48] r6..r9
 export const FRAME_SIZE = 48;
 export const MAX_FRAMES = 8; // kernel MAX_CALL_FRAMES (include/linux/bpf_verifier.h)
 export const STACK_FRAME_SIZE = 512; // kernel MAX_BPF_STACK

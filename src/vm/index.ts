@@ -1,5 +1,5 @@
 // The BPF virtual machine: public parts.
-export { Machine, ProgramLoadError } from './machine.js';
+export { Machine, ProgramLoadError, HelperFault } from './machine.js';
 export { execRaw, type ExecRawOptions, type ExecRawResult } from './exec.js';
 export { validateProgram, type ValidateOptions, type ValidationProblem } from './validate.js';
 export { formatFault, describeInsn, whereRelative, type RegionInfo, type FaultContext } from './fault.js';

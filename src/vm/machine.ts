@@ -44,6 +44,21 @@ export class ProgramLoadError extends Error {
   }
 }
 
+/**
+ * Thrown by a host helper to stop the run with a fault, for misuse the kernel's verifier would
+ * have refused (e.g. a map helper given something that is not a map), or `tail_call_limit`.
+ * The message becomes the fault's detail.
+ */
+export class HelperFault extends Error {
+  constructor(
+    readonly code: FaultCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HelperFault';
+  }
+}
+
 /** Thrown through a host helper when a nested BPF run (callSubprogram) faulted. */
 class NestedFault extends Error {
   constructor() {
@@ -97,6 +112,9 @@ export class Machine {
   /** Free blocks [offset, size], sorted by offset; allocated blocks by offset → size. */
   private free_: [number, number][] = [];
   private readonly allocated = new Map<number, number>();
+  /** Blocks holding VM-internal state (offset → size). */
+  private readonly internal = new Map<number, number>();
+  private heapStart = 0;
   private readonly regionMap = new Map<number, Region>();
   private regionOrder: Region[] = [];
   private regionTable = 0;
@@ -140,6 +158,7 @@ export class Machine {
     const have = mem.buffer.byteLength / PAGE;
     if (memoryPages > have) mem.grow(memoryPages - have);
     const heap = align(this.wasm.heapBase(), 16);
+    this.heapStart = heap;
     this.free_ = [[heap, mem.buffer.byteLength - heap]];
     // Region 0: the stack, maintained by the VM as call depth changes.
     const stackTop = this.wasm.stackTop();
@@ -213,6 +232,11 @@ export class Machine {
 
   /** Frees a block returned by alloc. */
   free(off: number): void {
+    if (this.internal.has(off)) throw new Error(`free: 0x${off.toString(16)} belongs to the VM`);
+    this.release_(off);
+  }
+
+  private release_(off: number): void {
     const size = this.allocated.get(off);
     if (size === undefined) throw new Error(`free: 0x${off.toString(16)} was not allocated`);
     this.allocated.delete(off);
@@ -271,7 +295,7 @@ export class Machine {
       throw new Error(`addCtxRegion ${name}: access tables must have ${len} entries (one per byte)`);
     }
     const tableSize = align(3 * len, 8) + 8 * len;
-    const t = this.alloc(tableSize);
+    const t = this.allocInternal(tableSize);
     const bytes = this.bytes();
     bytes.set(table.readSizes, t);
     bytes.set(table.writeSizes, t + len);
@@ -320,7 +344,7 @@ export class Machine {
   removeRegion(id: number): void {
     const r = this.regionMap.get(id);
     if (!r || id === 0) throw new Error(`removeRegion: no region ${id}`);
-    if (r.ctx) this.free(r.ctx.table);
+    if (r.ctx) this.freeInternal(r.ctx.table);
     this.regionMap.delete(id);
     this.writeRegionTable();
   }
@@ -331,9 +355,27 @@ export class Machine {
   }
 
   private checkRange(off: number, len: number, what: string): void {
-    if (!Number.isInteger(off) || !Number.isInteger(len) || off <= 0 || len < 0 || off + len > this.wasm.memory.buffer.byteLength) {
-      throw new RangeError(`${what}: [${off}, ${off + len}) is not inside VM memory`);
+    if (!Number.isInteger(off) || !Number.isInteger(len) || off < this.heapStart || len < 0 || off + len > this.wasm.memory.buffer.byteLength) {
+      throw new RangeError(`${what}: [${off}, ${off + len}) is not inside the VM heap`);
     }
+    // A region must never expose the VM's own state (decoded code, tables, trace buffers).
+    for (const [start, size] of this.internal) {
+      if (off < start + size && start < off + len) {
+        throw new RangeError(`${what}: [${off}, ${off + len}) overlaps VM-internal memory`);
+      }
+    }
+  }
+
+  /** alloc for the VM's own use: never coverable by a region. */
+  private allocInternal(size: number, alignment = 8): number {
+    const off = this.alloc(size, alignment);
+    this.internal.set(off, this.allocated.get(off)!);
+    return off;
+  }
+
+  private freeInternal(off: number): void {
+    this.internal.delete(off);
+    this.release_(off);
   }
 
   private writeRegionTable(): void {
@@ -341,8 +383,8 @@ export class Machine {
     const stackEntryLo = this.regionTable ? this.dv().getUint32(this.regionTable, true) : 0;
     if (order.length > this.regionTableCap) {
       const cap = Math.max(16, order.length * 2);
-      const t = this.alloc(cap * A.REGION_SIZE);
-      if (this.regionTable) this.free(this.regionTable);
+      const t = this.allocInternal(cap * A.REGION_SIZE);
+      if (this.regionTable) this.freeInternal(this.regionTable);
       this.regionTable = t;
       this.regionTableCap = cap;
     }
@@ -378,7 +420,7 @@ export class Machine {
     const problems = validateProgram(insns, { helpers: opts.helpers, helperName: kernelHelperName });
     if (problems.length > 0) throw new ProgramLoadError(opts.name, problems, insns);
     const id = this.programs.length;
-    const code = this.alloc(insns.length * A.REC_SIZE, 16);
+    const code = this.allocInternal(insns.length * A.REC_SIZE, 16);
     const funcStarts = functionStarts(insns);
     writeRecords(this.dv(), code, insns, funcStarts, (index) => VBASE + BigInt(code + index * A.REC_SIZE));
     this.programs.push({ id, name: opts.name, insns: insns.map((i) => ({ ...i })), code, funcStarts, sourceLine: opts.sourceLine });
@@ -395,10 +437,10 @@ export class Machine {
       return;
     }
     const cap = Math.max(8, count * 2);
-    const t = this.alloc(cap * A.PROG_SIZE);
+    const t = this.allocInternal(cap * A.PROG_SIZE);
     if (this.progTable) {
       this.bytes().copyWithin(t, this.progTable, this.progTable + this.progTableCap * A.PROG_SIZE);
-      this.free(this.progTable);
+      this.freeInternal(this.progTable);
     }
     this.progTable = t;
     this.progTableCap = cap;
@@ -548,7 +590,7 @@ export class Machine {
     if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`run: bad budget ${budget}`);
     const traceLimit = opts.traceLimit ?? 0;
     let traceBuf = 0;
-    if (traceLimit > 0) traceBuf = this.alloc(traceLimit * A.TRACE_ENTRY_SIZE, 16);
+    if (traceLimit > 0) traceBuf = this.allocInternal(traceLimit * A.TRACE_ENTRY_SIZE, 16);
 
     const dv = this.dv();
     const c = this.ctrl;
@@ -588,7 +630,6 @@ export class Machine {
       }
     } finally {
       this.running = false;
-      this.writeRegionTable(); // put the stack entry back to frame 0
     }
     const after = this.dv();
     const left = after.getBigInt64(c + A.CB_LEFT, true);
@@ -596,10 +637,11 @@ export class Machine {
       r0: after.getBigUint64(c, true),
       insnCount: Number(BigInt(budget) - left),
     };
-    if (status !== 0) result.fault = this.makeFault(status, budget);
+    if (status !== 0) result.fault = this.makeFault(status, budget, this.helperError);
+    this.writeRegionTable(); // put the stack entry back to frame 0
     if (traceLimit > 0) {
       result.trace = this.readTrace(traceBuf, traceLimit);
-      this.free(traceBuf);
+      this.freeInternal(traceBuf);
     }
     return result;
   }
@@ -618,10 +660,10 @@ export class Machine {
     return out;
   }
 
-  private makeFault(status: number, budget: number): Fault {
+  private makeFault(status: number, budget: number, helperError: unknown): Fault {
     const dv = this.dv();
     const c = this.ctrl;
-    const code = FAULT_CODES[status] ?? 'helper';
+    const code = helperError instanceof HelperFault ? helperError.code : (FAULT_CODES[status] ?? 'helper');
     const progId = dv.getInt32(c + A.CB_PROG, true);
     const insnIndex = dv.getInt32(c + A.CB_PC, true);
     const p = this.programs[progId];
@@ -634,7 +676,11 @@ export class Machine {
       fault.address = dv.getBigUint64(c + A.CB_FAULT_ADDR, true);
       if (memoryFault) fault.size = dv.getInt32(c + A.CB_FAULT_SIZE, true);
     }
-    const regions = this.regions();
+    // The stack as it was when the fault happened (all active frames), not frame 0 alone.
+    const stackLo = dv.getUint32(this.regionTable, true);
+    const regions = this.regions().map((r) =>
+      r.id === 0 ? { ...r, offset: stackLo, length: this.wasm.stackTop() - stackLo, start: VBASE + BigInt(stackLo) } : r,
+    );
     switch (status) {
       case A.FAULT_BUDGET:
         detail = `${budget} instructions; raise RunOptions.budget if the program is meant to run longer`;
@@ -644,14 +690,17 @@ export class Machine {
         break;
       case A.FAULT_HELPER: {
         const id = dv.getInt32(c + A.CB_HELPER, true);
-        detail = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`}) has no implementation in this machine`;
+        headline = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`}) has no implementation in this machine`;
         break;
       }
       case A.FAULT_ABORTED: {
         const id = dv.getInt32(c + A.CB_HELPER, true);
-        const e = this.helperError;
+        const e = helperError;
         const why = e instanceof Error ? e.message : String(e);
-        detail = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`}) threw: ${why}`;
+        const helper = `helper ${id} (${kernelHelperName(id) ?? `bpf_${id}`})`;
+        if (e instanceof HelperFault) headline = `${helper}: ${why}`;
+        else if (e instanceof WebAssembly.RuntimeError) headline = `internal VM error: ${why}`;
+        else headline = `${helper} threw: ${why}`;
         break;
       }
       case A.FAULT_READ_DENIED:

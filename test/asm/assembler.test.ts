@@ -97,7 +97,8 @@ const FORMS: [string, string][] = [
   ['ldabsb 12', 'r0 = *(u8 *)skb[0xc]'],
   ['ldabsh 0x10', 'r0 = *(u16 *)skb[0x10]'],
   ['ldabsw 0', 'r0 = *(u32 *)skb[0x0]'],
-  ['ldindb %r1, 2', 'r0 = *(u8 *)skb[r1]'],
+  ['ldindb %r1, 2', 'r0 = *(u8 *)skb[r1 + 0x2]'],
+  ['ldindh %r1, 0', 'r0 = *(u16 *)skb[r1]'],
   ['ldindw %r2, 0', 'r0 = *(u32 *)skb[r2]'],
   ['mov r3, 7', 'r3 = 0x7'],
 ];
@@ -142,6 +143,13 @@ describe('assembler (uBPF / bpf_conformance syntax)', () => {
     // kernel/bpf/verifier.c check_ld_imm: find_subprog(env, env->insn_idx + insn->imm + 1).
     const insns = assemble(['lddw %r1, code_addr(f)', 'callx %r1', 'exit', 'f:', 'exit'].join('\n'));
     expect(insns[0]).toMatchObject({ src: 4, imm: 3 });
+  });
+
+  it('reads a signed call offset as a BPF-to-BPF call and an unsigned number as a helper', () => {
+    expect(assemble('call -3')[0]).toMatchObject({ opcode: 0x85, src: 1, imm: -3 });
+    expect(assemble('call +2')[0]).toMatchObject({ opcode: 0x85, src: 1, imm: 2 });
+    expect(assemble('call 2')[0]).toMatchObject({ opcode: 0x85, src: 0, imm: 2 });
+    expect(assemble('call runtime 7')[0]).toMatchObject({ opcode: 0x85, src: 2, imm: 7 });
   });
 
   it('lets a jump name `exit` for the first exit, as bpf_conformance does', () => {

@@ -26,7 +26,9 @@ import {
   BPF_ALU,
   BPF_ALU64,
   BPF_CMPXCHG,
+  BPF_PSEUDO_CALL,
   BPF_XCHG,
+  OP_CALL,
 } from '../../src/asm/opcodes.js';
 import { kernelAvailable, runInKernel } from '../../src/node/kernel.js';
 import {
@@ -99,6 +101,33 @@ describe.skipIf(!kernel.ok)('kernel runner', () => {
     const result = await runInKernel(bytecode(alu64i(BPF_MOV, 0, 1), exit()), { repeat: 1000 });
     expect(result.accepted && result.repeat).toBe(1000);
     expect(result.accepted && result.durationNs).toBeGreaterThan(0);
+  });
+
+  it('keeps BPF-to-BPF calls and several exits working when it rewrites the main function', async () => {
+    const call = (imm: number) => ({ opcode: OP_CALL, dst: 0, src: BPF_PSEUDO_CALL, off: 0, imm });
+    const code = bytecode(
+      alu64i(BPF_MOV, 1, 3), //        0: r1 = 3
+      call(5), //                       1: call f (7)
+      jmpi(BPF_JEQ, 0, 4, 2), //        2: if r0 == 4 goto 5
+      alu64i(BPF_MOV, 0, 0), //         3: r0 = 0
+      exit(), //                        4
+      alu64i(BPF_ADD, 0, 100), //       5: r0 += 100
+      exit(), //                        6
+      alu64r(BPF_MOV, 0, 1), //         7: f: r0 = r1
+      alu64i(BPF_ADD, 0, 1), //         8: r0 += 1
+      exit(), //                        9
+    );
+    for (const mode of ['main', 'subprog'] as const) {
+      const result = await runInKernel(code, { mode });
+      expect(result.accepted && result.r0, mode).toBe(104n);
+    }
+  });
+
+  it('still refuses a main function that would fall off its end into the runner epilogue', async () => {
+    const result = await runInKernel(bytecode(alu64i(BPF_MOV, 0, 0)));
+    expect(result.accepted).toBe(false);
+    expect(result.mode).toBe('subprog'); // run unchanged, so the verdict is the verifier's own
+    expect(!result.accepted && result.verifierLog).toMatch(/last insn is not an exit or jmp/);
   });
 
   it('kills a run that takes longer than its timeout and says so', async () => {

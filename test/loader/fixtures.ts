@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = ['maps', 'globals', 'sections', 'cpuv4', 'btf_types', 'kconfig', 'legacy_maps'] as const;
+export const FIXTURES = ['maps', 'globals', 'sections', 'cpuv4', 'btf_types', 'kconfig', 'legacy_maps', 'strings', 'core'] as const;
 export type Fixture = (typeof FIXTURES)[number];
 
 export const repoPath = (rel: string) => fileURLToPath(new URL(`../../${rel}`, import.meta.url));

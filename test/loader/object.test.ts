@@ -8,7 +8,7 @@ import {
   OP_CALL,
   OP_LDDW,
 } from '../../src/asm/opcodes.js';
-import { loadObject, mapIndexByName, programByName } from '../../src/loader/object.js';
+import { cloneObjectSpec, lineInfoAt, loadObject, mapIndexByName, programByName } from '../../src/loader/object.js';
 import type { ObjectSpec, ProgramSpec } from '../../src/loader/spec.js';
 import {
   BPF_ATTACH_TYPE,
@@ -141,6 +141,14 @@ describe('programs', () => {
     expect(cb.map((l) => l.text.trim())).toContain('scratch += index;');
   });
 
+  it('attributes every instruction to the nearest preceding line of its own function', () => {
+    const looper = prog(load('globals'), 'looper');
+    expect(lineInfoAt(looper, 3)?.text.trim()).toBe('bpf_loop(4, loop_cb, 0, 0);');
+    expect(lineInfoAt(looper, 8)?.text.trim()).toBe('return scratch > 3 ? XDP_PASS : XDP_DROP;');
+    expect(lineInfoAt(looper, 13)?.text.trim()).toBe('scratch += index;'); // first insn of loop_cb
+    expect(lineInfoAt(looper, looper.insns.length - 1)?.text.trim()).toBe('return 0;');
+  });
+
   it('re-indexes func info so each appended function starts with its own FUNC record', () => {
     const spec = load('globals');
     for (const p of spec.programs) {
@@ -248,6 +256,19 @@ describe('maps and global data', () => {
     ]);
   });
 
+  it('resolves string literals in .rodata.str1.1 through the section symbol plus the addend in imm', () => {
+    const spec = load('strings');
+    const str = spec.maps[mapIndexByName(spec, '.rodata.str1.1')];
+    expect(str).toMatchObject({ section: '.rodata.str1.1', readonly: true, origin: 'global' });
+    const p = prog(spec, 'printer');
+    const text = (off: number) => {
+      const bytes = str.initialValue!.subarray(off);
+      return new TextDecoder().decode(bytes.subarray(0, bytes.indexOf(0)));
+    };
+    expect(p.references.map((r) => text(r.offset))).toEqual(['first %d\n', 'second\n']);
+    expect(p.references.map((r) => r.offset)).toEqual([0, 10]);
+  });
+
   it('loads an object built with -mcpu=v4', () => {
     const spec = load('cpuv4');
     const p = prog(spec, 'v4prog');
@@ -277,8 +298,36 @@ describe('maps and global data', () => {
     expect(datasec.kind === 'datasec' && datasec.size).toBe(13);
   });
 
+  it('records CO-RE relocations against the linked program without changing the instructions', () => {
+    const spec = load('core');
+    const p = prog(spec, 'core_reader');
+    const kinds = p.coreRelos.map((r) => r.kindName);
+    expect(kinds).toContain('BPF_CORE_FIELD_EXISTS');
+    expect(kinds).toContain('BPF_CORE_TYPE_SIZE');
+    expect(kinds).toContain('BPF_CORE_FIELD_BYTE_OFFSET');
+    for (const r of p.coreRelos) {
+      expect(r.insnIndex).toBeLessThan(p.insns.length);
+      expect(spec.btf!.describe(r.btfTypeId)).toBe('struct pkt_meta');
+    }
+    // The proto field (member 1, "0:1") is read at its local byte offset 4.
+    const proto = p.coreRelos.find((r) => r.kindName === 'BPF_CORE_FIELD_BYTE_OFFSET' && r.accessString === '0:1')!;
+    expect(p.insns[proto.insnIndex].off).toBe(4);
+  });
+
   it('returns -1 from mapIndexByName for a map that does not exist', () => {
     expect(mapIndexByName(load('maps'), 'nope')).toBe(-1);
+  });
+
+  it('clones a spec deeply so that edits to the copy leave the original alone', () => {
+    const original = load('maps');
+    const copy = cloneObjectSpec(original);
+    copy.programs[2].insns[0].imm = 77;
+    copy.maps[2].contents![0].target = 'inner_b';
+    copy.maps[2].innerMap!.maxEntries = 99;
+    expect(original.programs[2].insns[0].imm).not.toBe(77);
+    expect(original.maps[2].contents![0].target).toBe('inner_a');
+    expect(original.maps[2].innerMap!.maxEntries).toBe(2);
+    expect(copy.btf).toBe(original.btf);
   });
 
   it('produces independent specs: editing one load does not change the next', () => {

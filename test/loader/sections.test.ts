@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { adjustRingbufSize } from '../../src/loader/maps.js';
 import { findSectionDef, programTypeForSection, SECTION_DEFS, sectionDefMatches } from '../../src/loader/sections.js';
 import { BPF_ATTACH_TYPE, BPF_MAP_TYPE, BPF_PROG_TYPE, mapTypeName, progTypeName } from '../../src/loader/uapi.js';
 
@@ -78,5 +79,15 @@ describe('uapi enums', () => {
     expect(mapTypeName(BPF_MAP_TYPE.BPF_MAP_TYPE_ARRAY_OF_MAPS)).toBe('array_of_maps');
     expect(progTypeName(BPF_PROG_TYPE.BPF_PROG_TYPE_CGROUP_SOCK_ADDR)).toBe('cgroup_sock_addr');
     expect(mapTypeName(999)).toBe('unknown(999)');
+  });
+});
+
+describe('ring buffer sizes', () => {
+  it('rounds a ring buffer size up to a power-of-2 number of pages as libbpf does', () => {
+    expect(adjustRingbufSize(4096)).toBe(4096);
+    expect(adjustRingbufSize(1)).toBe(4096);
+    expect(adjustRingbufSize(3 * 4096)).toBe(4 * 4096);
+    expect(adjustRingbufSize(256 * 1024)).toBe(256 * 1024);
+    expect(adjustRingbufSize(0)).toBe(0);
   });
 });

@@ -57,7 +57,7 @@ export async function runLruScript(script: string, nrCpus: number): Promise<stri
         new DataView(value.buffer).setUint32(0, key, true);
         const k = new Uint8Array(4);
         new DataView(k.buffer).setUint32(0, key, true);
-        out += `${map!.update(k, value, 0)} `;
+        out += `${map!.update(k, value, 0, cpu)} `;
         break;
       }
       case 'dump': {

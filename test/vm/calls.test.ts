@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Machine } from '../../src/vm/machine.js';
+import { HelperFault, Machine } from '../../src/vm/machine.js';
 import type { HelperCall } from '../../src/vm/types.js';
 import {
-  ADD, DW, I, JEQ, MUL, SUB, alu64Imm, alu64Reg, call, callLocal, exit, jmpImm, ldx, mov64, movReg, r0Of, ret, runProgram, st, stx,
+  ADD, DW, I, JEQ, MUL, SUB, alu64Imm, alu64Reg, call, callLocal, exit, jmpImm, ldx, mov64, movReg, r0Of, ret, runProgram, st,
 } from './build.js';
 
 describe('BPF-to-BPF calls', () => {
@@ -88,6 +88,13 @@ describe('helpers', () => {
     expect(r.fault?.code).toBe('helper');
     expect(r.fault?.message).toContain('clock broke');
     expect(r.fault?.message).toContain('bpf_ktime_get_ns');
+  });
+
+  it('a helper can stop the run with a fault of its own code', async () => {
+    const r = await runProgram(ret(call(12)), { helpers: { 12: () => { throw new HelperFault('tail_call_limit', 'more than 33 tail calls'); } } });
+    expect(r.fault?.code).toBe('tail_call_limit');
+    expect(r.fault?.insnIndex).toBe(0);
+    expect(r.fault?.message).toContain('more than 33 tail calls');
   });
 
   it('callSubprogram runs a callback in a new frame re-entrantly and restores the caller\'s registers', async () => {

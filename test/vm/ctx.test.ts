@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../src/vm/machine.js';
 import type { CtxAccessTable } from '../../src/vm/types.js';
-import { B, DW, H, W, ldx, ret, st, stx, mov64 } from './build.js';
+import { B, H, W, ldx, ret, st, stx, mov64 } from './build.js';
 
 // A 16-byte context: [0,4) read-only u32 "len", [4,8) read/write u32 "mark",
 // [8,12) u32 pointer field "data" readable with 4-byte loads only.

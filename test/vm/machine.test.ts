@@ -72,6 +72,27 @@ describe('Machine memory', () => {
     expect(m.resolveCodeAddress(addr + 1n)).toBeUndefined();
   });
 
+  it('refuses regions that would expose VM-internal memory', async () => {
+    const m = await Machine.create();
+    const prog = m.loadProgram(ret(mov64(0, 0)), { name: 'p', helpers: new Set() });
+    const code = m.toOffset(m.codeAddress(prog, 0))!;
+    expect(() => m.addRegion(code, 16, { kind: 'mem', name: 'evil', read: true, write: true })).toThrow(/VM-internal/);
+    expect(() => m.addRegion(16, 16, { kind: 'mem', name: 'low', read: true, write: true })).toThrow(/not inside the VM heap/);
+    expect(() => m.free(code)).toThrow(/belongs to the VM/);
+  });
+
+  it('fault messages end with the C source line when the program has line info', async () => {
+    const m = await Machine.create();
+    const prog = m.loadProgram(ret(mov64(1, 0), ldx(DW, 0, 1, 0)), {
+      name: 'xdp_main',
+      helpers: new Set(),
+      sourceLine: (i) => (i === 1 ? { file: 'prog.c', line: 42, column: 5, text: '  return *p;' } : undefined),
+    });
+    const r = m.run(prog);
+    expect(r.fault?.message).toContain('in xdp_main at insn 1');
+    expect(r.fault?.message).toContain('at prog.c:42: return *p;');
+  });
+
   it('code is not readable by programs', async () => {
     const m = await Machine.create();
     const prog = m.loadProgram(ret(ldx(DW, 0, 1, 0)), { name: 'p', helpers: new Set() });

@@ -186,6 +186,25 @@ static size_t main_length(const struct bpf_insn *code, size_t n) {
   return first;
 }
 
+/* Main mode puts the epilogue right after the main function, where the kernel would refuse a
+ * fall-through (check_subprogs in kernel/bpf/verifier.c: every function ends in exit or an
+ * unconditional jump) and a jump out of the function. A snippet that does either is run in
+ * subprog mode instead, so that the verifier judges the snippet as written. */
+static int main_mode_hides_an_error(const struct bpf_insn *code, size_t n) {
+  size_t main_len = main_length(code, n);
+  uint8_t last = code[main_len - 1].code;
+  if (last != (BPF_JMP | BPF_EXIT) && last != (BPF_JMP | BPF_JA) && last != (BPF_JMP32 | BPF_JA)) return 1;
+  for (size_t i = 0; i < main_len; i++) {
+    uint8_t cls = BPF_CLASS(code[i].code), op = BPF_OP(code[i].code);
+    if ((cls != BPF_JMP && cls != BPF_JMP32) || op == BPF_CALL || op == BPF_EXIT) continue;
+    /* gotol (JMP32 | JA) jumps by imm, every other jump by off (RFC 9669 §4.3) */
+    long off = (cls == BPF_JMP32 && op == BPF_JA) ? code[i].imm : code[i].off;
+    long target = (long)i + 1 + off;
+    if (target >= (long)main_len) return 1;
+  }
+  return 0;
+}
+
 /* r1 = memory (or 0, or left as the context) ; r2 = its length. Returns the slots written. */
 static int emit_prologue(struct bpf_insn *at, int mem_fd, size_t mem_len, int keep_ctx) {
   int n = 0;
@@ -314,6 +333,18 @@ int main(int argc, char **argv) {
   size_t total = snippet_slots + WRAPPER_MAX_SLOTS;
   struct bpf_insn *prog = calloc(total, sizeof *prog);
   if (!prog) return fail("out of memory", ENOMEM);
+  if (!mode_subprog && main_mode_hides_an_error(snippet, snippet_slots)) {
+    if (packet_loads) {
+      /* LD_ABS cannot run in a subprogram: answer as the verifier would, saying who answers. */
+      printf("{\"accepted\":false,\"errno\":%d,\"mode\":\"main\",\"wrapper_slots\":0,\"verifier_log\":"
+             "\"bpfbed-kexec: the main function falls off its end or jumps out of it (the kernel's "
+             "check_subprogs rules)\\n\"}\n",
+             EINVAL);
+      return 0;
+    }
+    mode_subprog = 1;
+    mode_name = "subprog";
+  }
   const char *problem = NULL;
   int n = mode_subprog ? build_subprog(prog, snippet, snippet_slots, mem_fd, mem_len, result_fd, &total)
                        : build_main(prog, snippet, snippet_slots, mem_fd, mem_len, packet_loads, result_fd, &total, &problem);

@@ -1,0 +1,58 @@
+// How host helpers touch VM memory: only through pointers that lie inside a region with the
+// right permission, as the verifier's argument checks (check_helper_mem_access in
+// kernel/bpf/verifier.c) guarantee in the kernel. A pointer the verifier would have refused is
+// a fault of the run, with a message naming the helper argument, never a silent access.
+import type { Machine } from '../vm/machine.js';
+
+export class HelperFault extends Error {
+  override name = 'HelperFault';
+}
+
+export class HelperMemory {
+  constructor(private readonly machine: Machine) {}
+
+  /** wasm offset of [addr, addr + len) if one region allows the access, else throws HelperFault. */
+  offsetOf(addr: bigint, len: number, access: 'read' | 'write', what: string): number {
+    const off = this.machine.toOffset(addr);
+    if (off !== undefined) {
+      for (const r of this.machine.regions()) {
+        if (off >= r.offset && off + len <= r.offset + r.length && (access === 'read' ? r.read : r.write)) return off;
+      }
+    }
+    const hex = '0x' + BigInt.asUintN(64, addr).toString(16);
+    throw new HelperFault(`${what}: ${len}-byte ${access} at ${hex} is outside every ${access === 'read' ? 'readable' : 'writable'} region (the verifier would reject this argument)`);
+  }
+
+  read(addr: bigint, len: number, what: string): Uint8Array {
+    if (len === 0) return new Uint8Array(0);
+    const off = this.offsetOf(addr, len, 'read', what);
+    return this.machine.bytes().slice(off, off + len);
+  }
+
+  write(addr: bigint, data: Uint8Array, what: string): void {
+    if (data.length === 0) return;
+    const off = this.offsetOf(addr, data.length, 'write', what);
+    this.machine.bytes().set(data, off);
+  }
+
+  /**
+   * A NUL-terminated string starting at addr, read within its region (at most `max` bytes).
+   * Returns undefined when no NUL is found in reach (the kernel's strncpy_from_kernel_nofault
+   * then truncates; callers decide).
+   */
+  cString(addr: bigint, max: number, what: string): { text: string; terminated: boolean } {
+    const off = this.offsetOf(addr, 1, 'read', what);
+    const region = this.machine.regions().find((r) => off >= r.offset && off < r.offset + r.length && r.read)!;
+    const end = Math.min(region.offset + region.length, off + max);
+    const bytes = this.machine.bytes();
+    let i = off;
+    while (i < end && bytes[i] !== 0) i++;
+    return { text: latin1(bytes.subarray(off, i)), terminated: i < end };
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return s;
+}
