@@ -407,18 +407,65 @@ function ipv6Lookup(env: Environment, netns: number, p: ParamsView, flags: numbe
   return setFwdParams(p, mtu);
 }
 
+/** net/ipv6/addrlabel.c ip6addrlbl_init_table: the default RFC 6724 policy labels. */
+const ADDR_LABELS: ReadonlyArray<[Uint8Array, number, number]> = [
+  [bytes16([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), 128, 0],
+  [bytes16([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]), 96, 4],
+  [bytes16([]), 96, 3],
+  [bytes16([0x20, 0x01, 0x00, 0x10]), 28, 7],
+  [bytes16([0x20, 0x01, 0x00, 0x20]), 28, 7],
+  [bytes16([0x20, 0x01]), 32, 6],
+  [bytes16([0x20, 0x02]), 16, 2],
+  [bytes16([0x3f, 0xfe]), 16, 12],
+  [bytes16([0xfe, 0xc0]), 10, 11],
+  [bytes16([0xfc]), 7, 5],
+  [bytes16([]), 0, 1],
+];
+
+function bytes16(prefix: number[]): Uint8Array {
+  const b = new Uint8Array(16);
+  b.set(prefix);
+  return b;
+}
+
+function addrLabel(a: Uint8Array): number {
+  return ADDR_LABELS.find(([p, len]) => prefixContains(p, len, a))![2];
+}
+
+/** __ipv6_addr_src_scope: loopback and fe80::/10 are link scope (2), fec0::/10 site (5), the rest global (14). */
+function srcScope(a: Uint8Array): number {
+  if (a[0] === 0xff) return a[1] & 0x0f;
+  if (a[0] === 0xfe && (a[1] & 0xc0) === 0x80) return 2;
+  if (a[0] === 0xfe && (a[1] & 0xc0) === 0xc0) return 5;
+  if (a.subarray(0, 15).every((x) => x === 0) && a[15] === 1) return 2;
+  return 14;
+}
+
 /**
- * ipv6_dev_get_saddr (net/ipv6/addrconf.c), RFC 6724 §5 reduced to the rules a scenario can
- * exercise: the destination itself (rule 1), global scope (rule 2), the outgoing device
- * (rule 5), the longest matching prefix (rule 8). Addresses are never tentative here.
+ * ipv6_dev_get_saddr (net/ipv6/addrconf.c): every unicast address of every device in the
+ * namespace is a candidate (addresses of a down device are gone: keep_addr_on_down is off),
+ * ranked by the kernel's RFC 6724 rules in order: 1 the destination itself, 2 scope (the
+ * smallest scope not below the destination's), 5 the outgoing device, 6 the same policy label,
+ * 8 the longest common prefix (capped at the address's prefix length); the first of equals wins.
+ * Deprecated, home, temporary, ORCHID and optimistic addresses do not exist here. Lo's ::1 is a
+ * candidate too, so a lookup finds a source whenever lo has IPv6 (measured on Linux 6.18).
  */
 function ipv6SelectSource(env: Environment, netns: number, outDev: DeviceState, dst: Uint8Array): Uint8Array | undefined {
+  const dstScope = srcScope(dst);
+  const dstLabel = addrLabel(dst);
   let best: { addr: Uint8Array; score: number[] } | undefined;
   for (const d of env.state.devices) {
     if (d.netns !== netns || !d.up) continue;
     for (const a of d.addrs) {
-      if (a.family !== 6 || ipv6NeedStrict(a.addr)) continue;
-      const score = [bytesEqual(a.addr, dst) ? 1 : 0, d.ifindex === outDev.ifindex ? 1 : 0, commonPrefixLen(a.addr, dst)];
+      if (a.family !== 6 || a.addr[0] === 0xff || a.addr.every((x) => x === 0)) continue;
+      const scope = srcScope(a.addr);
+      const score = [
+        bytesEqual(a.addr, dst) ? 1 : 0,
+        scope >= dstScope ? -scope : scope - 128,
+        d.ifindex === outDev.ifindex ? 1 : 0,
+        addrLabel(a.addr) === dstLabel ? 1 : 0,
+        Math.min(commonPrefixLen(a.addr, dst), a.prefixLen),
+      ];
       if (!best || compareScores(score, best.score) > 0) best = { addr: a.addr, score };
     }
   }

@@ -13,7 +13,7 @@ import { QueueStackMap } from '../maps/queue-stack.js';
 import { RingbufMap } from '../maps/ringbuf.js';
 import type { BpfMap, MapMemory } from '../maps/types.js';
 import { BPF_F_CTXLEN_MASK, BPF_F_INDEX_MASK, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from '../maps/uapi.js';
-import type { HelperCall, HostHelper } from '../vm/types.js';
+import { VBASE, type HelperCall, type HostHelper } from '../vm/types.js';
 
 /** What the map helpers need from the machine they run in. */
 export interface MapHelperEnv {
@@ -50,10 +50,26 @@ function mapArg(env: MapHelperEnv, helper: string, v: bigint): BpfMap {
   return m;
 }
 
-/** wasm offset of `len` bytes at BPF pointer `addr`, or throws naming the helper and argument. */
+// The VM memory of the last env seen, kept until the memory grows (which detaches the buffer,
+// and a view of a detached buffer has length 0): no new view per helper call.
+let viewMem: MapMemory | undefined;
+let view: Uint8Array = new Uint8Array(0);
+
+function bytes(env: MapHelperEnv): Uint8Array {
+  if (viewMem !== env.mem || view.length === 0) {
+    viewMem = env.mem;
+    view = bytes(env);
+  }
+  return view;
+}
+
+/**
+ * wasm offset of `len` bytes at BPF pointer `addr` (VBASE + offset, the Machine's contract), or
+ * throws naming the helper and argument.
+ */
 function memArg(env: MapHelperEnv, helper: string, arg: string, addr: bigint, len: number): number {
-  const off = env.mem.toOffset(addr);
-  if (off === undefined || off + len > env.mem.bytes().length) {
+  const off = Number(addr - VBASE);
+  if (!(off >= 0 && off + len <= bytes(env).length)) {
     throw new Error(`bpf_${helper}: ${arg} = ${hex(addr)} does not point to ${len} bytes of VM memory`);
   }
   return off;
@@ -70,7 +86,7 @@ const ret = (r: number): bigint => (r < 0 ? errnoToU64(r) : BigInt(r));
 function mapLookupElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   const m = mapArg(env, 'map_lookup_elem', a[0]);
   const ko = m.keySize ? memArg(env, 'map_lookup_elem', 'key (r2)', a[1], m.keySize) : 0;
-  return m.bpfLookup(env.mem.bytes(), ko, env.cpu);
+  return m.bpfLookup(bytes(env), ko, env.cpu);
 }
 
 /** bpf_map_update_elem(map, key, value, flags) */
@@ -79,7 +95,7 @@ function mapUpdateElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   if (a[3] > 0xffff_ffffn) return errnoToU64(-EINVAL);
   const ko = m.keySize ? memArg(env, 'map_update_elem', 'key (r2)', a[1], m.keySize) : 0;
   const vo = m.valueSize ? memArg(env, 'map_update_elem', 'value (r3)', a[2], m.valueSize) : 0;
-  const mem = env.mem.bytes();
+  const mem = bytes(env);
   return ret(m.bpfUpdate(mem, ko, mem, vo, flags32(a[3]), env.cpu));
 }
 
@@ -87,7 +103,7 @@ function mapUpdateElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
 function mapDeleteElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   const m = mapArg(env, 'map_delete_elem', a[0]);
   const ko = m.keySize ? memArg(env, 'map_delete_elem', 'key (r2)', a[1], m.keySize) : 0;
-  return ret(m.bpfDelete(env.mem.bytes(), ko, env.cpu));
+  return ret(m.bpfDelete(bytes(env), ko, env.cpu));
 }
 
 function queueArg(env: MapHelperEnv, helper: string, v: bigint): QueueStackMap | undefined {
@@ -100,7 +116,7 @@ function mapPushElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   const m = queueArg(env, 'map_push_elem', a[0]);
   if (!m) return errnoToU64(-EINVAL);
   const vo = memArg(env, 'map_push_elem', 'value (r2)', a[1], m.valueSize);
-  return ret(m.push(env.mem.bytes(), vo, flags32(a[2])));
+  return ret(m.push(bytes(env), vo, flags32(a[2])));
 }
 
 function popOrPeek(helper: string, pop: boolean): MapHelper {
@@ -108,7 +124,7 @@ function popOrPeek(helper: string, pop: boolean): MapHelper {
     const m = queueArg(env, helper, a[0]);
     if (!m) return errnoToU64(-EINVAL);
     const vo = memArg(env, helper, 'value (r2)', a[1], m.valueSize);
-    return ret(m.get(env.mem.bytes(), vo, pop));
+    return ret(m.get(bytes(env), vo, pop));
   };
 }
 
@@ -117,7 +133,7 @@ function mapLookupPercpuElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   const m = mapArg(env, 'map_lookup_percpu_elem', a[0]);
   if (a[2] >= BigInt(env.nrCpus)) return NULL;
   const ko = memArg(env, 'map_lookup_percpu_elem', 'key (r2)', a[1], m.keySize);
-  return m.bpfLookup(env.mem.bytes(), ko, Number(a[2]));
+  return m.bpfLookup(bytes(env), ko, Number(a[2]));
 }
 
 /**
@@ -156,7 +172,7 @@ function perfEventOutput(env: MapHelperEnv, a: readonly bigint[]): bigint {
     extra = got;
   }
   const data = new Uint8Array(size + (extra?.length ?? 0));
-  data.set(env.mem.bytes().subarray(off, off + size));
+  data.set(bytes(env).subarray(off, off + size));
   if (extra) data.set(extra, size);
   return ret(m.output(flags & BPF_F_INDEX_MASK, env.cpu, data));
 }
@@ -174,7 +190,7 @@ function ringbufOutput(env: MapHelperEnv, a: readonly bigint[]): bigint {
   if (a[2] > 0xffff_ffffn) return errnoToU64(-EAGAIN);
   const size = Number(a[2]);
   const off = size ? memArg(env, 'ringbuf_output', 'data (r2)', a[1], size) : 0;
-  return rb.output(env.mem.bytes(), off, size) ? 0n : errnoToU64(-EAGAIN);
+  return rb.output(bytes(env), off, size) ? 0n : errnoToU64(-EAGAIN);
 }
 
 /** bpf_ringbuf_reserve(ringbuf, size, flags): NULL for any flags or when there is no room. */
@@ -189,7 +205,7 @@ function commit(helper: string, discard: boolean): MapHelper {
   return (env, a) => {
     const off = env.mem.toOffset(a[0]);
     // The record header names its ring buffer (the kernel finds it through hdr->pg_off).
-    const rb = off !== undefined && off >= 4 ? env.maps.byId(new DataView(env.mem.bytes().buffer).getUint32(off - 4, true)) : undefined;
+    const rb = off !== undefined && off >= 4 ? env.maps.byId(new DataView(bytes(env).buffer).getUint32(off - 4, true)) : undefined;
     if (off === undefined || !(rb instanceof RingbufMap) || !rb.ownsSample(off)) {
       throw new Error(`bpf_${helper}: r1 = ${hex(a[0])} is not a record reserved with bpf_ringbuf_reserve`);
     }

@@ -5,7 +5,7 @@
 // ObjectLoadError that names the section being parsed.
 import { BtfError, parseBtf } from '../btf/btf.js';
 import { parseBtfExt } from '../btf/ext.js';
-import { ElfError, ElfFile, SHF_EXECINSTR, SHT_PROGBITS, SHT_REL, STT_SECTION, type ElfSection } from '../elf/reader.js';
+import { ElfError, ElfFile, SHF_EXECINSTR, SHT_PROGBITS, SHT_REL, SHT_RELA, STT_SECTION, type ElfSection } from '../elf/reader.js';
 import { type LoadContext } from './context.js';
 import { collectCodeRelocs, linkProgram, readCodeSection, type CodeSection } from './code.js';
 import { ObjectLoadError, SectionError } from './errors.js';
@@ -123,6 +123,8 @@ function load(bytes: Uint8Array, opts: LoadObjectOptions, partial: Partial<LoadC
     if (s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0) code.set(s.index, readCodeSection(ctx, s));
   }
   for (const rel of elf.sections) {
+    // The BPF backend only emits SHT_REL; an SHT_RELA against code would be silently wrong if skipped.
+    if (rel.type === SHT_RELA && code.has(rel.info)) throw new SectionError('RELA relocations are not supported for BPF code', rel.name);
     if (rel.type !== SHT_REL) continue;
     const target = code.get(rel.info);
     if (target) collectCodeRelocs(ctx, target, rel);

@@ -44,7 +44,7 @@ export class ArrayMap extends MapBase {
       if (def.initialValue.length > def.valueSize) {
         throw new MapDefinitionError(def, `initial value has ${def.initialValue.length} bytes, value_size is ${def.valueSize}`);
       }
-      this.mem.bytes().set(def.initialValue, this.base);
+      this.bytes().set(def.initialValue, this.base);
     }
   }
 
@@ -69,7 +69,7 @@ export class ArrayMap extends MapBase {
     const index = readU32(kb, ko);
     const err = this.checkUpdate(index, flags);
     if (err) return err;
-    copyValue(this.mem.bytes(), this.valueOffset(index, cpu), vb, vo, this.valueSize, this.lockOff);
+    copyValue(this.bytes(), this.valueOffset(index, cpu), vb, vo, this.valueSize, this.lockOff);
     return 0;
   }
 
@@ -91,7 +91,7 @@ export class ArrayMap extends MapBase {
     let n = 0;
     for (let i = 0; i < this.maxEntries; i++) {
       n++;
-      new DataView(this.mem.bytes().buffer).setUint32(this.keyScratch, i, true);
+      new DataView(this.bytes().buffer).setUint32(this.keyScratch, i, true);
       if (fn(this.keyScratch, this.valueOffset(i, cpu))) break;
     }
     return n;
@@ -108,7 +108,7 @@ export class ArrayMap extends MapBase {
     this.checkKey(key);
     const index = readU32(key, 0);
     if (index >= this.maxEntries) return undefined;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     if (!this.percpu) return mem.slice(this.valueOffset(index), this.valueOffset(index) + this.valueSize);
     const out = new Uint8Array(this.syscallValueSize);
     for (let c = 0; c < this.nrCpus; c++) {
@@ -127,7 +127,7 @@ export class ArrayMap extends MapBase {
     if (this.percpu && flags > BPF_EXIST) return -EINVAL;
     const err = this.checkUpdate(index, flags);
     if (err) return err;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     if (!this.percpu) {
       copyValue(mem, this.valueOffset(index), value, 0, this.valueSize, this.lockOff);
       return 0;

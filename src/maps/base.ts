@@ -33,6 +33,7 @@ export abstract class MapBase implements BpfMap {
   protected readonly mem: MapMemory;
   /** Offset of the bpf_spin_lock in the value, -1 when none. */
   protected readonly lockOff: number;
+  private memView: Uint8Array = new Uint8Array(0);
 
   constructor(
     readonly def: Readonly<MapDefinition>,
@@ -50,6 +51,15 @@ export abstract class MapBase implements BpfMap {
     if (this.lockOff >= 0 && this.lockOff + 4 > def.valueSize) {
       throw new MapDefinitionError(def, `bpf_spin_lock at offset ${this.lockOff} is outside the ${def.valueSize}-byte value`);
     }
+  }
+
+  /**
+   * The VM memory, without a new view per call: a view stays valid until the memory grows, which
+   * detaches its buffer (its length then reads 0).
+   */
+  protected bytes(): Uint8Array {
+    if (this.memView.length === 0) this.memView = this.mem.bytes();
+    return this.memView;
   }
 
   /** Bytes of a value in the syscall layout (per-CPU maps: every CPU, rounded up to 8). */

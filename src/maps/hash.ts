@@ -152,7 +152,7 @@ export class HashMap extends MapBase {
 
   /** htab_map_lookup_elem / htab_lru_map_lookup_elem (sets the reference bit) / percpu / of_maps. */
   bpfLookup(kb: Uint8Array, ko: number, cpu: number): bigint {
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     const slot = this.find(mem, kb, ko, hashBytes(kb, ko, this.keySize));
     if (slot < 0) return 0n;
     if (this.lruList) this.lruList.setRef(slot);
@@ -204,7 +204,7 @@ export class HashMap extends MapBase {
   private plainUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number): number {
     if ((flags & ~BPF_F_LOCK) > BPF_EXIST) return -EINVAL;
     if (flags & BPF_F_LOCK && this.lockOff < 0) return -EINVAL;
-    let mem = this.mem.bytes();
+    let mem = this.bytes();
     const hash = hashBytes(kb, ko, this.keySize);
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
@@ -218,7 +218,7 @@ export class HashMap extends MapBase {
     if (old < 0 && this.count >= this.maxEntries) return -E2BIG;
     const slot = this.arena.allocSlot();
     if (slot < 0) return -E2BIG;
-    mem = this.mem.bytes();
+    mem = this.bytes();
     // A NO_PREALLOC map may just have grown the memory, detaching views of the old one.
     if (kb.length === 0) kb = mem;
     if (vb.length === 0) vb = mem;
@@ -250,7 +250,7 @@ export class HashMap extends MapBase {
   /** __htab_percpu_map_update_elem: in place when the key exists. */
   private percpuUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number, cpu: number, onAllCpus: boolean): number {
     if (flags > BPF_EXIST) return -EINVAL;
-    let mem = this.mem.bytes();
+    let mem = this.bytes();
     const hash = hashBytes(kb, ko, this.keySize);
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
@@ -262,7 +262,7 @@ export class HashMap extends MapBase {
     if (this.count >= this.maxEntries) return -E2BIG;
     const slot = this.arena.allocSlot();
     if (slot < 0) return -E2BIG;
-    mem = this.mem.bytes();
+    mem = this.bytes();
     if (kb.length === 0) kb = mem;
     if (vb.length === 0) vb = mem;
     mem.set(kb.subarray(ko, ko + this.keySize), this.offsets[slot]);
@@ -281,7 +281,7 @@ export class HashMap extends MapBase {
     const hash = hashBytes(kb, ko, this.keySize);
     const node = lru.popFree(cpu);
     if (node < 0) return -ENOMEM;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     const off = this.offsets[node];
     mem.set(kb.subarray(ko, ko + this.keySize), off);
     copyValue(mem, off + this.keyStride, vb, vo, this.valueSize, -1);
@@ -310,7 +310,7 @@ export class HashMap extends MapBase {
       node = lru.popFree(cpu);
       if (node < 0) return -ENOMEM;
     }
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
     if (!err) {
@@ -330,7 +330,7 @@ export class HashMap extends MapBase {
 
   /** htab_map_delete_elem / htab_lru_map_delete_elem */
   private deleteElem(kb: Uint8Array, ko: number): number {
-    const slot = this.find(this.mem.bytes(), kb, ko, hashBytes(kb, ko, this.keySize));
+    const slot = this.find(this.bytes(), kb, ko, hashBytes(kb, ko, this.keySize));
     if (slot < 0) return -ENOENT;
     this.unlink(slot);
     if (this.lruList) this.lruList.pushFree(slot);
@@ -342,7 +342,7 @@ export class HashMap extends MapBase {
 
   private findKey(key: Uint8Array): number {
     this.checkKey(key);
-    return this.find(this.mem.bytes(), key, 0, hashBytes(key, 0, this.keySize));
+    return this.find(this.bytes(), key, 0, hashBytes(key, 0, this.keySize));
   }
 
   /** Where a program's lookup would point, without marking an LRU entry. */
@@ -359,7 +359,7 @@ export class HashMap extends MapBase {
   read(key: Uint8Array): Uint8Array | undefined {
     const slot = this.findKey(key);
     if (slot < 0) return undefined;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     if (this.ofMaps) return mem.slice(this.valueOff(slot, 0), this.valueOff(slot, 0) + 4);
     if (!this.percpu) return mem.slice(this.valueOff(slot, 0), this.valueOff(slot, 0) + this.valueSize);
     const out = new Uint8Array(this.syscallValueSize);
@@ -406,7 +406,7 @@ export class HashMap extends MapBase {
 
   private keyAt(slot: number): Uint8Array {
     const off = this.offsets[slot];
-    return this.mem.bytes().slice(off, off + this.keySize);
+    return this.bytes().slice(off, off + this.keySize);
   }
 
   protected override entry(key: Uint8Array, value: Uint8Array): MapEntry {

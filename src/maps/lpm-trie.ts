@@ -157,7 +157,7 @@ export class LpmTrieMap extends MapBase {
     }
     const slot = this.values.allocSlot();
     this.valueSlot[newNode] = slot;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     if (vb.length === 0) vb = mem; // the value arena may have grown the memory
     mem.set(vb.subarray(vo, vo + this.valueSize), this.values.offset(slot));
     return 0;
@@ -348,7 +348,7 @@ export class LpmTrieMap extends MapBase {
 
   read(key: Uint8Array): Uint8Array | undefined {
     const off = this.lookup(key);
-    return off === undefined ? undefined : this.mem.bytes().slice(off, off + this.valueSize);
+    return off === undefined ? undefined : this.bytes().slice(off, off + this.valueSize);
   }
 
   update(key: Uint8Array, value: Uint8Array, flags = 0): number {
@@ -381,7 +381,7 @@ export class LpmTrieMap extends MapBase {
     for (let i = 0; key !== undefined && i <= this.maxEntries; i++) {
       const n = this.nextKeyNodeExact(key);
       const off = this.values.offset(this.valueSlot[n]);
-      out.push({ key, value: this.mem.bytes().slice(off, off + this.valueSize) });
+      out.push({ key, value: this.bytes().slice(off, off + this.valueSize) });
       key = this.getNextKey(key);
     }
     return out;

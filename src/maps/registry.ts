@@ -22,17 +22,20 @@ export const MAP_HANDLE_STRIDE = 0x1000n;
 /** Every map of one emulated machine, by id, handle and name. */
 export class MapRegistry {
   private readonly byIdTable: (BpfMap | undefined)[] = [undefined];
+  private readonly byHandleTable = new Map<bigint, BpfMap>();
 
   /** Gives the map the next id (from 1, like the kernel's map idr) and its handle. */
   add(map: BpfMap): BpfMap {
     map.id = this.byIdTable.length;
     map.handle = MAP_HANDLE_BASE + BigInt(map.id) * MAP_HANDLE_STRIDE;
     this.byIdTable.push(map);
+    this.byHandleTable.set(map.handle, map);
     return map;
   }
 
   remove(map: BpfMap): void {
     if (this.byIdTable[map.id] === map) this.byIdTable[map.id] = undefined;
+    this.byHandleTable.delete(map.handle);
   }
 
   byId(id: number): BpfMap | undefined {
@@ -41,10 +44,7 @@ export class MapRegistry {
 
   /** The map a handle (a program's map pointer) refers to, or undefined. */
   byHandle(handle: bigint): BpfMap | undefined {
-    const d = handle - MAP_HANDLE_BASE;
-    if (d <= 0n || d % MAP_HANDLE_STRIDE !== 0n) return undefined;
-    const id = d / MAP_HANDLE_STRIDE;
-    return id < BigInt(this.byIdTable.length) ? this.byIdTable[Number(id)] : undefined;
+    return this.byHandleTable.get(handle);
   }
 
   byName(name: string): BpfMap | undefined {

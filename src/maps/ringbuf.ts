@@ -51,7 +51,7 @@ export class RingbufMap extends MapBase {
   }
 
   private view(): DataView {
-    const b = this.mem.bytes();
+    const b = this.bytes();
     return new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
 
@@ -104,7 +104,7 @@ export class RingbufMap extends MapBase {
   output(data: Uint8Array, dataOff: number, size: number): boolean {
     const off = this.reserve(size);
     if (off < 0) return false;
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     mem.set((data.length === 0 ? mem : data).subarray(dataOff, dataOff + size), off);
     this.commit(off, false);
     return true;
@@ -116,7 +116,7 @@ export class RingbufMap extends MapBase {
    */
   consume(): number {
     const v = this.view();
-    const mem = this.mem.bytes();
+    const mem = this.bytes();
     let n = 0;
     while (this.consumerPos < this.producerPos) {
       const hdr = this.dataOff + (this.consumerPos & this.mask);

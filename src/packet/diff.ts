@@ -86,14 +86,17 @@ export function diffPackets(before: DecodedPacket, after: DecodedPacket): FieldC
     if ('removed' in step) changes.push({ kind: 'layer-removed', layer: before.layers[step.removed] });
     else if ('added' in step) changes.push({ kind: 'layer-added', layer: after.layers[step.added] });
     else {
-      const kb = fieldKeys(before.layers[step.pair[0]]);
-      const ka = fieldKeys(after.layers[step.pair[1]]);
+      const lb = before.layers[step.pair[0]];
+      const la = after.layers[step.pair[1]];
+      const kb = fieldKeys(lb);
+      const ka = fieldKeys(la);
+      // Changes are named as in the output packet, with the occurrence for repeated fields.
       for (const [key, f] of kb) {
         const g = ka.get(key);
-        if (!g) changes.push({ kind: 'field-removed', name: f.name, before: f });
-        else if (!sameField(f, g)) changes.push({ kind: 'field-changed', name: g.name, before: f, after: g });
+        if (!g) changes.push({ kind: 'field-removed', name: depthPrefix(lb.depth) + key, before: f });
+        else if (!sameField(f, g)) changes.push({ kind: 'field-changed', name: depthPrefix(la.depth) + key, before: f, after: g });
       }
-      for (const [key, g] of ka) if (!kb.has(key)) changes.push({ kind: 'field-added', name: g.name, after: g });
+      for (const [key, g] of ka) if (!kb.has(key)) changes.push({ kind: 'field-added', name: depthPrefix(la.depth) + key, after: g });
     }
   }
   if (before.malformed !== after.malformed) {
@@ -152,7 +155,8 @@ export function formatDiff(changes: FieldChange[]): string[] {
       case 'layer-removed':
         return `- ${describeLayer(c.layer)}`;
       case 'field-changed': {
-        const name = c.before.name === c.after.name ? c.name : `${c.before.name} -> ${c.after.name}`;
+        // A header that moved into a tunnel keeps its key but changes prefix: show both names.
+        const name = c.before.name === c.after.name ? c.name : `${c.before.name} -> ${c.name}`;
         if (c.after.status !== undefined && c.before.display === c.after.display) {
           const expected = c.after.status === 'bad' && c.after.expected !== undefined ? `, expected ${hex(c.after.expected, 4)}` : '';
           return `${name} ${c.after.display} (${c.before.status} -> ${c.after.status}${expected})`;

@@ -34,7 +34,7 @@ function readName(d: DecodeContext, start: number, at: number, end: number): { n
 
 export function decodeDns(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('dns', offset, 12);
-  if (!l.require(offset, 12, end)) return undefined;
+  if (!l.fits(offset, 12, end)) return undefined;
   const flags = d.u16(offset + 2);
   l.add('dns.id', offset, 2, d.u16(offset), hex(d.u16(offset), 4));
   l.add('dns.flags', offset + 2, 2, flags, hex(flags, 4));

@@ -132,7 +132,7 @@ export class LayerBuilder {
 
   /** Checks that `need` bytes from `at` are inside [.., end); if not, marks the layer malformed
    *  (saying whether the capture cut the packet) and returns false. */
-  require(at: number, need: number, end: number, what = 'header'): boolean {
+  fits(at: number, need: number, end: number, what = 'header'): boolean {
     if (at + need <= end) return true;
     const have = Math.max(0, end - at);
     const cause = this.ctx.cutByCapture && end >= this.ctx.frame.length ? ' (the capture cut the packet short)' : '';

@@ -49,7 +49,7 @@ const IP_OPT_NOP = 1;
 
 export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('ip', offset, 20);
-  if (!l.require(offset, 20, end)) return undefined;
+  if (!l.fits(offset, 20, end)) return undefined;
   const versionIhl = d.u8(offset);
   const version = versionIhl >> 4;
   const headerLength = (versionIhl & 0x0f) * 4;
@@ -86,7 +86,7 @@ export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextL
   l.checksum('ip.checksum', offset + 10, headerCaptured ? computeChecksum(d.frame, offset, offset + headerLength, offset + 10) : undefined);
   l.add('ip.src', offset + 12, 4, formatIPv4(d.frame, offset + 12));
   l.add('ip.dst', offset + 16, 4, formatIPv4(d.frame, offset + 16));
-  if (!l.require(offset, headerLength, end, 'options')) return undefined;
+  if (!l.fits(offset, headerLength, end, 'options')) return undefined;
   decodeIPv4Options(d, l, offset + 20, offset + headerLength);
 
   if (totalLength < headerLength) {
@@ -141,7 +141,7 @@ function decodeIPv4Options(d: DecodeContext, l: ReturnType<DecodeContext['layer'
 
 export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('ipv6', offset, 40);
-  if (!l.require(offset, 40, end)) return undefined;
+  if (!l.fits(offset, 40, end)) return undefined;
   const first = d.u32(offset);
   const version = first >>> 28;
   l.add('ipv6.version', offset, 1, version);
@@ -177,19 +177,19 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
       case IPPROTO_DSTOPTS: {
         const proto = next === IPPROTO_HOPOPTS ? 'ipv6.hopopts' : 'ipv6.dstopts';
         const x = d.layer(proto, at, 8);
-        if (!x.require(at, 2, payloadEnd)) return undefined;
+        if (!x.fits(at, 2, payloadEnd)) return undefined;
         const length = (d.u8(at + 1) + 1) * 8;
         x.layer.length = length;
         x.add(`${proto}.nxt`, at, 1, d.u8(at), protocolDisplay(d.u8(at)));
         x.add(`${proto}.len`, at + 1, 1, d.u8(at + 1));
-        if (!x.require(at, length, payloadEnd)) return undefined;
+        if (!x.fits(at, length, payloadEnd)) return undefined;
         next = d.u8(at);
         at += length;
         continue;
       }
       case IPPROTO_ROUTING: {
         const x = d.layer('ipv6.routing', at, 8);
-        if (!x.require(at, 4, payloadEnd)) return undefined;
+        if (!x.fits(at, 4, payloadEnd)) return undefined;
         const length = (d.u8(at + 1) + 1) * 8;
         x.layer.length = length;
         const type = d.u8(at + 2);
@@ -198,7 +198,7 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
         x.add('ipv6.routing.len', at + 1, 1, d.u8(at + 1));
         x.add('ipv6.routing.type', at + 2, 1, type);
         x.add('ipv6.routing.segleft', at + 3, 1, segmentsLeft);
-        if (!x.require(at, length, payloadEnd)) return undefined;
+        if (!x.fits(at, length, payloadEnd)) return undefined;
         // RFC 8200 8.1: while segments remain, upper-layer checksums use the final destination:
         // the last address of a type 0 header, the one address of type 2 (RFC 6275 6.4), and
         // Segment List[0] of an SRH (RFC 8754 2: the list is in reverse order).
@@ -213,7 +213,7 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
       }
       case IPPROTO_FRAGMENT: {
         const x = d.layer('ipv6.fraghdr', at, 8);
-        if (!x.require(at, 8, payloadEnd)) return undefined;
+        if (!x.fits(at, 8, payloadEnd)) return undefined;
         const offsetFlags = d.u16(at + 2);
         x.add('ipv6.fraghdr.nxt', at, 1, d.u8(at), protocolDisplay(d.u8(at)));
         x.add('ipv6.fraghdr.offset', at + 2, 2, offsetFlags >> 3);
@@ -231,14 +231,14 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
       case IPPROTO_AH: {
         // AH's length is in 4-octet units minus 2 (RFC 4302 2.2), unlike the other headers.
         const x = d.layer('ah', at, 12);
-        if (!x.require(at, 12, payloadEnd)) return undefined;
+        if (!x.fits(at, 12, payloadEnd)) return undefined;
         const length = (d.u8(at + 1) + 2) * 4;
         x.layer.length = length;
         x.add('ah.next_header', at, 1, d.u8(at), protocolDisplay(d.u8(at)));
         x.add('ah.length', at + 1, 1, d.u8(at + 1));
         x.add('ah.spi', at + 4, 4, d.u32(at + 4), hex(d.u32(at + 4), 8));
         x.add('ah.sequence', at + 8, 4, d.u32(at + 8));
-        if (!x.require(at, length, payloadEnd)) return undefined;
+        if (!x.fits(at, length, payloadEnd)) return undefined;
         next = d.u8(at);
         at += length;
         continue;

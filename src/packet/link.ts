@@ -36,7 +36,7 @@ export function isVlanEtherType(type: number): boolean {
 
 export function decodeEthernet(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('eth', offset, 14);
-  if (!l.require(offset, 14, end)) return undefined;
+  if (!l.fits(offset, 14, end)) return undefined;
   l.add('eth.dst', offset, 6, formatMac(d.frame, offset));
   l.add('eth.src', offset + 6, 6, formatMac(d.frame, offset + 6));
   const type = d.u16(offset + 12);
@@ -56,7 +56,7 @@ export function decodeEthernet(d: DecodeContext, offset: number, end: number): N
 export function decodeVlan(d: DecodeContext, offset: number, end: number, tpid: number): NextLayer {
   const protocol = tpid === ETHERTYPE_VLAN ? 'vlan' : 'ieee8021ad';
   const l = d.layer(protocol, offset, 4);
-  if (!l.require(offset, 4, end)) return undefined;
+  if (!l.fits(offset, 4, end)) return undefined;
   const tci = d.u16(offset);
   l.add(`${protocol}.priority`, offset, 2, tci >> 13);
   l.add(`${protocol}.dei`, offset, 2, (tci >> 12) & 1);
@@ -69,7 +69,7 @@ export function decodeVlan(d: DecodeContext, offset: number, end: number, tpid: 
 /** Linux cooked capture v1 (tcpdump.org LINKTYPE_LINUX_SLL): 16 bytes. */
 export function decodeSll(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('sll', offset, 16);
-  if (!l.require(offset, 16, end)) return undefined;
+  if (!l.fits(offset, 16, end)) return undefined;
   l.add('sll.pkttype', offset, 2, d.u16(offset));
   l.add('sll.hatype', offset + 2, 2, d.u16(offset + 2));
   const halen = d.u16(offset + 4);
@@ -83,7 +83,7 @@ export function decodeSll(d: DecodeContext, offset: number, end: number): NextLa
 /** Linux cooked capture v2 (tcpdump.org LINKTYPE_LINUX_SLL2): 20 bytes, with the ifindex. */
 export function decodeSll2(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('sll', offset, 20);
-  if (!l.require(offset, 20, end)) return undefined;
+  if (!l.fits(offset, 20, end)) return undefined;
   const type = d.u16(offset);
   l.add('sll.etype', offset, 2, type, etherTypeDisplay(type));
   l.add('sll.ifindex', offset + 4, 4, d.u32(offset + 4));
@@ -98,7 +98,7 @@ export function decodeSll2(d: DecodeContext, offset: number, end: number): NextL
 /** BSD loopback (LINKTYPE_NULL: family in the writer's byte order; LINKTYPE_LOOP: big-endian). */
 export function decodeNull(d: DecodeContext, offset: number, end: number, bigEndianOnly: boolean): NextLayer {
   const l = d.layer('null', offset, 4);
-  if (!l.require(offset, 4, end)) return undefined;
+  if (!l.fits(offset, 4, end)) return undefined;
   let family = bigEndianOnly ? d.u32(offset) : d.view.getUint32(offset, true);
   if (family > 0xffff) family = d.u32(offset);
   l.add('null.family', offset, 4, family);
@@ -113,7 +113,7 @@ const ARP_OPCODES: Record<number, string> = { 1: 'request', 2: 'reply', 3: 'RARP
 /** ARP (RFC 826); addresses are decoded for Ethernet/IPv4, the only pairing seen in practice. */
 export function decodeArp(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('arp', offset, 8);
-  if (!l.require(offset, 8, end)) return undefined;
+  if (!l.fits(offset, 8, end)) return undefined;
   const hwSize = d.u8(offset + 4);
   const protoSize = d.u8(offset + 5);
   l.layer.length = 8 + 2 * (hwSize + protoSize);
@@ -123,7 +123,7 @@ export function decodeArp(d: DecodeContext, offset: number, end: number): NextLa
   l.add('arp.proto.size', offset + 5, 1, protoSize);
   const opcode = d.u16(offset + 6);
   l.add('arp.opcode', offset + 6, 2, opcode, ARP_OPCODES[opcode] ? `${opcode} (${ARP_OPCODES[opcode]})` : String(opcode));
-  if (!l.require(offset, l.layer.length, end, 'addresses')) return undefined;
+  if (!l.fits(offset, l.layer.length, end, 'addresses')) return undefined;
   if (hwSize !== 6 || protoSize !== 4) return undefined;
   let at = offset + 8;
   l.add('arp.src.hw_mac', at, 6, formatMac(d.frame, at));

@@ -9,6 +9,8 @@ import { type DecodedLayer, type DecodedPacket, depthPrefix } from './fields.js'
 import { dnsTypeName } from './dns.js';
 import { icmpTypeName, icmpv6TypeName, tcpFlagNames } from './transport.js';
 
+const TITLES: Record<string, string> = { eth: 'Ethernet', sll: 'Linux cooked', ip: 'IPv4', ipv6: 'IPv6', tcp: 'TCP', udp: 'UDP', icmp: 'ICMP', icmpv6: 'ICMPv6', arp: 'ARP', vxlan: 'VXLAN', geneve: 'Geneve', dns: 'DNS' };
+
 function value(layer: DecodedLayer, name: string): number | string | undefined {
   const full = depthPrefix(layer.depth) + name;
   return layer.fields.find((f) => f.name === full)?.value;
@@ -41,6 +43,11 @@ function describe(layers: DecodedLayer[], from: number): string {
   let i = from;
   for (; i < layers.length && layers[i].depth === depth; i++) {
     const layer = layers[i];
+    // A header too short to hold any field is only named (its malformed note says the rest).
+    if (layer.fields.length === 0) {
+      if (layer.protocol !== 'data') what = TITLES[layer.protocol] ?? layer.protocol;
+      continue;
+    }
     for (const f of layer.fields) if (f.status === 'bad') badChecksums.push(f.name.slice(depthPrefix(depth).length).replace(/\.checksum$/, ''));
     switch (layer.protocol) {
       case 'eth':

@@ -32,7 +32,7 @@ function transportChecksum(d: DecodeContext, ip: IpInfo, protocol: number, start
 
 export function decodeTcp(d: DecodeContext, offset: number, end: number, ip: IpInfo): NextLayer {
   const l = d.layer('tcp', offset, 20);
-  if (!l.require(offset, 20, end)) return undefined;
+  if (!l.fits(offset, 20, end)) return undefined;
   l.add('tcp.srcport', offset, 2, d.u16(offset));
   l.add('tcp.dstport', offset + 2, 2, d.u16(offset + 2));
   // Raw sequence numbers: Wireshark's tcp.seq is relative unless tcp.relative_sequence_numbers
@@ -57,7 +57,7 @@ export function decodeTcp(d: DecodeContext, offset: number, end: number, ip: IpI
   // kept fewer bytes.
   const payloadLength = Math.max(0, ip.claimedEnd - offset - headerLength);
   l.add('tcp.len', offset + headerLength, Math.max(0, end - offset - headerLength), payloadLength);
-  if (!l.require(offset, headerLength, end, 'options')) return undefined;
+  if (!l.fits(offset, headerLength, end, 'options')) return undefined;
   decodeTcpOptions(d, l, offset + 20, offset + headerLength);
   return undefined;
 }
@@ -95,7 +95,7 @@ function decodeTcpOptions(d: DecodeContext, l: ReturnType<DecodeContext['layer']
 
 export function decodeUdp(d: DecodeContext, offset: number, end: number, ip: IpInfo): NextLayer {
   const l = d.layer('udp', offset, 8);
-  if (!l.require(offset, 8, end)) return undefined;
+  if (!l.fits(offset, 8, end)) return undefined;
   const srcPort = d.u16(offset);
   const dstPort = d.u16(offset + 2);
   const length = d.u16(offset + 4);
@@ -152,7 +152,7 @@ export function icmpTypeName(type: number): string | undefined {
 
 export function decodeIcmp(d: DecodeContext, offset: number, end: number, ip: IpInfo): NextLayer {
   const l = d.layer('icmp', offset, 8);
-  if (!l.require(offset, 4, end)) return undefined;
+  if (!l.fits(offset, 4, end)) return undefined;
   const type = d.u8(offset);
   const code = d.u8(offset + 1);
   l.add('icmp.type', offset, 1, type, ICMP_TYPES[type] ? `${type} (${ICMP_TYPES[type]})` : String(type));
@@ -160,7 +160,7 @@ export function decodeIcmp(d: DecodeContext, offset: number, end: number, ip: Ip
   // RFC 792: the checksum covers the ICMP message only, no pseudo header.
   const complete = !ip.fragment && !ip.incomplete;
   l.checksum('icmp.checksum', offset + 2, complete ? computeChecksum(d.frame, offset, end, offset + 2) : undefined);
-  if (!l.require(offset, 8, end)) return undefined;
+  if (!l.fits(offset, 8, end)) return undefined;
   if (type === 0 || type === 8 || type === 13 || type === 14) {
     l.add('icmp.ident', offset + 4, 2, d.u16(offset + 4));
     l.add('icmp.seq', offset + 6, 2, d.u16(offset + 6));
@@ -192,23 +192,23 @@ export function icmpv6TypeName(type: number): string | undefined {
 
 export function decodeIcmpv6(d: DecodeContext, offset: number, end: number, ip: IpInfo): NextLayer {
   const l = d.layer('icmpv6', offset, 4);
-  if (!l.require(offset, 4, end)) return undefined;
+  if (!l.fits(offset, 4, end)) return undefined;
   const type = d.u8(offset);
   l.add('icmpv6.type', offset, 1, type, ICMPV6_TYPES[type] ? `${type} (${ICMPV6_TYPES[type]})` : String(type));
   l.add('icmpv6.code', offset + 1, 1, d.u8(offset + 1));
   l.checksum('icmpv6.checksum', offset + 2, transportChecksum(d, ip, IPPROTO_ICMPV6, offset, end, offset + 2));
   if (type === 128 || type === 129) {
     l.layer.length = 8;
-    if (!l.require(offset, 8, end)) return undefined;
+    if (!l.fits(offset, 8, end)) return undefined;
     l.add('icmpv6.echo.identifier', offset + 4, 2, d.u16(offset + 4), hex(d.u16(offset + 4), 4));
     l.add('icmpv6.echo.sequence_number', offset + 6, 2, d.u16(offset + 6));
   } else if (type === 2) {
     l.layer.length = 8;
-    if (!l.require(offset, 8, end)) return undefined;
+    if (!l.fits(offset, 8, end)) return undefined;
     l.add('icmpv6.mtu', offset + 4, 4, d.u32(offset + 4));
   } else if (type === 135 || type === 136) {
     l.layer.length = 24;
-    if (!l.require(offset, 24, end)) return undefined;
+    if (!l.fits(offset, 24, end)) return undefined;
     const name = type === 135 ? 'icmpv6.nd.ns.target_address' : 'icmpv6.nd.na.target_address';
     l.add(name, offset + 8, 16, formatIPv6(d.frame, offset + 8));
   }

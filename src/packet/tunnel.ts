@@ -6,7 +6,7 @@ import { etherTypeDisplay, ETHERTYPE_TEB } from './link.js';
 
 export function decodeVxlan(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('vxlan', offset, 8);
-  if (!l.require(offset, 8, end)) return undefined;
+  if (!l.fits(offset, 8, end)) return undefined;
   // Wireshark's vxlan.flags covers the first 16 bits (flags byte and the GBP extension bits).
   const flags = d.u16(offset);
   l.add('vxlan.flags', offset, 2, flags, hex(flags, 4));
@@ -18,7 +18,7 @@ export function decodeVxlan(d: DecodeContext, offset: number, end: number): Next
 
 export function decodeGeneve(d: DecodeContext, offset: number, end: number): NextLayer {
   const l = d.layer('geneve', offset, 8);
-  if (!l.require(offset, 8, end)) return undefined;
+  if (!l.fits(offset, 8, end)) return undefined;
   const first = d.u8(offset);
   const version = first >> 6;
   const optionsLength = (first & 0x3f) * 4;
@@ -38,7 +38,7 @@ export function decodeGeneve(d: DecodeContext, offset: number, end: number): Nex
     return undefined;
   }
   l.layer.length = 8 + optionsLength;
-  if (!l.require(offset, 8 + optionsLength, end, 'options')) return undefined;
+  if (!l.fits(offset, 8 + optionsLength, end, 'options')) return undefined;
   // Options (RFC 8926 3.5): class (16), type (8), 3 reserved bits and length in 4-byte words.
   let at = offset + 8;
   const optionsEnd = offset + 8 + optionsLength;

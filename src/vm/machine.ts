@@ -233,6 +233,12 @@ export class Machine {
   /** Frees a block returned by alloc. */
   free(off: number): void {
     if (this.internal.has(off)) throw new Error(`free: 0x${off.toString(16)} belongs to the VM`);
+    const size = this.allocated.get(off) ?? 0;
+    for (const r of this.regionMap.values()) {
+      if (r.id !== 0 && r.offset < off + size && off < r.offset + r.length) {
+        throw new Error(`free: region ${r.id} (${r.name}) still covers 0x${off.toString(16)}; remove it first`);
+      }
+    }
     this.release_(off);
   }
 

@@ -81,6 +81,13 @@ describe('broken sections', () => {
     expect(err.section).toBe('tc');
   });
 
+  it('rejects RELA relocations against code, which the BPF backend never emits', () => {
+    const rel = section(globals, '.reltc');
+    const err = loadError(edited(globals, (v) => v.setUint32(rel.header + 4, 4, true)));
+    expect(err.section).toBe('.reltc');
+    expect(err.message).toMatch(/RELA relocations are not supported/);
+  });
+
   it('rejects a relocation that does not sit on an instruction boundary', () => {
     const rel = section(globals, '.reltc');
     const err = loadError(edited(globals, (v) => v.setBigUint64(rel.offset, 3n, true)));

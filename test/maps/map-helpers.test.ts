@@ -170,7 +170,8 @@ describe('map helpers from BPF programs', () => {
     fail:
       mov %r0, -1
       exit`);
-    expect(run(prog)).toBe(24n); // producer position: two 12-byte records rounded to 16... 8 + 8? see below
+    // Producer position: each record is round_up(8-byte header + size, 8) = 16 bytes.
+    expect(run(prog)).toBe(32n);
     const recs = rb.takeRecords();
     expect(recs.map((r) => Array.from(r.data))).toEqual([[0x44, 0x33, 0x22, 0x11], [0x55]]);
   });
@@ -187,7 +188,8 @@ describe('map helpers from BPF programs', () => {
     const { make, load, run } = await bed(2);
     const pe = make(def('perf_event_array', { keySize: 4, valueSize: 4, maxEntries: 0 })) as PerfEventArrayMap;
     const prog = load(`
-      stdw [%r10-8], 0x0807060504030201
+      lddw %r1, 0x0807060504030201
+      stxdw [%r10-8], %r1
       lddw %r2, ${h(pe.handle)}
       lddw %r3, ${h(BPF_F_CURRENT_CPU)}
       mov %r4, %r10

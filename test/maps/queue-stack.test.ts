@@ -31,7 +31,7 @@ describe('queue and stack maps', () => {
     expect(q.get(out, 0, false)).toBe(-ENOENT);
     q.update(none, u32(5));
     expect(readU32(q.peek())).toBe(5);
-    expect(readU32(q.read(none))).toBe(5);
+    expect(readU32(q.read())).toBe(5);
     expect(readU32(q.pop())).toBe(5);
     expect(q.pop()).toBeUndefined();
   });
