@@ -230,6 +230,18 @@ files['bad-checksums.pcap'] = pcap({
   ],
 });
 
+// IPv4 fragments of one UDP datagram (RFC 791 2.3): the first carries the UDP header, the
+// second starts 24 bytes in (fragment offset 3 in 8-byte units).
+{
+  const whole = udp({ sport: 7000, dport: 7001, data: Buffer.alloc(40, 0x44), src: ip4(A), dst: ip4(B) });
+  files['ipv4-fragments.pcap'] = pcap({
+    records: [
+      { data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 17, id: 0x4242, df: false, mf: true, payload: whole.subarray(0, 24) })) },
+      { data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 17, id: 0x4242, df: false, fragOffset: 24, payload: whole.subarray(24) })) },
+    ],
+  });
+}
+
 // DNS query over UDP.
 const dnsQuery = cat(u16(0xbeef), u16(0x0100), u16(1), u16(0), u16(0), u16(0), [7], Buffer.from('example'), [3], Buffer.from('com'), [0], u16(1), u16(1));
 files['dns.pcap'] = pcap({ records: [{ data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 17, payload: udp({ sport: 33333, dport: 53, data: dnsQuery, src: ip4(A), dst: ip4(B) }) })) }] });

@@ -104,18 +104,35 @@ c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(3): c.sendto(b"two-if %d" % i, ("10.231.0.2", 9998))'
 stop_capture
 
+# Linux cooked capture v2 (276) from tcpdump on "any": a UDP request and its reply.
+ip netns exec "$NS_B" tcpdump -i any -y LINUX_SLL2 -U -n -w "$OUT/linux-sll2.pcap" udp port 9997 2>/dev/null &
+CAP_PID=$!
+sleep 1
+b python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("10.231.0.2", 9997))
+d, peer = s.recvfrom(100); s.sendto(b"reply:" + d, peer)' &
+SRV=$!
+sleep 0.5
+a python3 -c '
+import socket
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); c.sendto(b"cooked", ("10.231.0.2", 9997)); c.recvfrom(100)'
+wait "$SRV"
+stop_capture
+
 node scripts/gen-pcap-fixtures.mjs "$OUT"
 
 # What tshark decodes, field by field, from every fixture. Checksum validation on, raw TCP
 # sequence numbers, no reassembly, so each packet decodes on its own as bpfbed's decoder does.
-FIELDS=(frame.number eth.src eth.dst eth.type vlan.id vlan.etype sll.etype arp.opcode arp.src.proto_ipv4 arp.dst.proto_ipv4
-  ip.version ip.hdr_len ip.len ip.id ip.flags ip.frag_offset ip.ttl ip.proto ip.checksum ip.checksum.status ip.src ip.dst
-  ipv6.plen ipv6.nxt ipv6.hlim ipv6.src ipv6.dst ipv6.fraghdr.offset ipv6.fraghdr.ident ipv6.routing.segleft
-  tcp.srcport tcp.dstport tcp.seq tcp.ack tcp.hdr_len tcp.flags tcp.window_size_value tcp.checksum tcp.checksum.status tcp.len tcp.options.mss_val
+FIELDS=(frame.number eth.src eth.dst eth.type vlan.id vlan.etype sll.etype sll.pkttype sll.ifindex arp.opcode arp.src.proto_ipv4 arp.dst.proto_ipv4
+  ip.version ip.hdr_len ip.len ip.id ip.flags ip.frag_offset ip.ttl ip.dsfield ip.opt.type ip.proto ip.checksum ip.checksum.status ip.src ip.dst
+  ipv6.tclass ipv6.flow ipv6.plen ipv6.nxt ipv6.hlim ipv6.src ipv6.dst ipv6.hopopts.nxt ipv6.dstopts.len ipv6.routing.type ah.spi ipv6.fraghdr.offset ipv6.fraghdr.more ipv6.fraghdr.ident ipv6.routing.segleft
+  # geneve.option.length is left out: tshark 4.0 reports it twice per option.
+  tcp.srcport tcp.dstport tcp.seq tcp.ack tcp.hdr_len tcp.flags tcp.window_size_value tcp.checksum tcp.checksum.status tcp.len tcp.urgent_pointer tcp.options.mss_val tcp.options.wscale.shift tcp.options.timestamp.tsval tcp.option_kind
   udp.srcport udp.dstport udp.length udp.checksum udp.checksum.status
   icmp.type icmp.code icmp.checksum icmp.checksum.status icmp.ident icmp.seq
-  icmpv6.type icmpv6.checksum icmpv6.checksum.status icmpv6.echo.identifier icmpv6.echo.sequence_number
-  vxlan.vni geneve.vni geneve.proto_type dns.qry.name dns.qry.type)
+  icmpv6.type icmpv6.code icmpv6.checksum icmpv6.checksum.status icmpv6.echo.identifier icmpv6.echo.sequence_number
+  vxlan.vni vxlan.flags geneve.vni geneve.proto_type geneve.option.class arp.src.hw_mac arp.dst.hw_mac dns.id dns.flags dns.count.queries dns.qry.name dns.qry.type)
 PREFS=(-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE -o tcp.relative_sequence_numbers:FALSE
   -o tcp.analyze_sequence_numbers:FALSE -o ip.defragment:FALSE -o ipv6.defragment:FALSE -o tcp.desegment_tcp_streams:FALSE)
 args=()

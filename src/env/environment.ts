@@ -75,6 +75,8 @@ export interface RouteSpec {
   mtu?: number;
   /** `mtu lock N`: the route MTU applies to forwarded IPv4 packets too (ip_mtu_from_fib_result). */
   mtuLock?: boolean;
+  /** A lightweight-tunnel encapsulation and the headroom it needs (e.g. seg6 encap with one segment: 64). */
+  encap?: { headroom: number };
   netns?: string;
 }
 
@@ -341,6 +343,13 @@ export class Environment {
     }
     if (spec.dev !== undefined) oif = this.deviceNamed(ns.id, spec.dev, where).ifindex;
     if (!rejecting) {
+      if (oif && gateway && !(p.family === 6 && gateway[0] === 0xfe && (gateway[1] & 0xc0) === 0x80)) {
+        // fib_check_nh_v4_gw / ip6_validate_gw: the gateway must be on a network of that device.
+        const onDev = this.state.routes.some(
+          (r) => r.netns === ns.id && r.family === p.family && r.type === 'unicast' && !r.gateway && r.oif === oif && prefixContains(r.dst, r.prefixLen, gateway!),
+        );
+        if (!onDev) throw new EnvironmentError(`${where}: gateway ${spec.via} is not on a network of ${spec.dev} (Nexthop has invalid gateway)`);
+      }
       if (!oif && gateway) {
         // fib_check_nh: a gateway without a device must be reachable through a connected route.
         const via = this.state.routes.find(
@@ -364,6 +373,7 @@ export class Environment {
       prefsrc: spec.src !== undefined ? parseIP(spec.src, `${where}: src`).addr : undefined,
       mtu: spec.mtu,
       mtuLock: spec.mtuLock ?? false,
+      encapHeadroom: spec.encap?.headroom,
       scope: type === 'local' ? RT_SCOPE_HOST : !gateway && !rejecting && p.family === 4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE,
       kernel: false,
     };

@@ -14,6 +14,7 @@ import {
   BPF_FIB_LKUP_RET_PROHIBIT,
   BPF_FIB_LKUP_RET_SUCCESS,
   BPF_FIB_LKUP_RET_UNREACHABLE,
+  BPF_FIB_LKUP_RET_UNSUPP_LWT,
   BPF_FIB_LOOKUP_DIRECT,
   BPF_FIB_LOOKUP_MARK,
   BPF_FIB_LOOKUP_OUTPUT,
@@ -26,7 +27,7 @@ import {
   decodeFibLookup,
   encodeFibLookup,
 } from './fib-params.js';
-import type { DeviceState, NudState, RouteState } from './types.js';
+import type { DeviceState, NeighbourState, NudState, RouteState } from './types.js';
 
 const EINVAL = 22;
 const ENODEV = 19;
@@ -143,6 +144,12 @@ class ParamsView {
   }
 }
 
+/** include/net/lwtunnel.h lwtunnel_headroom: the encap's headroom if it is below the MTU. */
+function lwtHeadroom(route: RouteState, mtu: number): number {
+  const h = route.encapHeadroom;
+  return h !== undefined && h < mtu ? h : 0;
+}
+
 /** bpf_fib_set_fwd_params (Linux 6.10+): the MACs are written by the caller, before it. */
 function setFwdParams(p: ParamsView, mtu: number): number {
   p.vlan = 0; // h_vlan_TCI = h_vlan_proto = 0
@@ -221,6 +228,42 @@ function ipv4FibLookup(env: Environment, netns: number, dst: Uint8Array, oif: nu
   return { err: -101 };
 }
 
+/** What a plain route lookup found: the route, or why there is none (fib_props error names). */
+export type RouteLookupResult =
+  | { kind: 'route'; route: RouteState }
+  | { kind: 'blackhole' | 'unreachable' | 'prohibit' | 'none' };
+
+/**
+ * The routing decision for a packet to `dst` in namespace `netns` through the namespace's rules
+ * (or one table), as the FIB lookup above makes it, without the bpf_fib_lookup checks and
+ * outputs. For helpers that route by themselves (bpf_redirect_neigh without a next hop uses
+ * ip_route_output_flow / ipv6_stub->ipv6_dst_lookup_flow with the target device as oif).
+ */
+export function lookupRoute(
+  env: Environment,
+  netns: number,
+  dst: Uint8Array,
+  opts: { oif?: number; mark?: number; table?: number } = {},
+): RouteLookupResult {
+  const family: Family = dst.length === 4 ? 4 : 6;
+  const oif = opts.oif ?? 0;
+  let route: RouteState | undefined;
+  if (family === 4) {
+    const res =
+      opts.table !== undefined
+        ? ipv4TableLookup(env, netns, ipv4Tables(env, netns, opts.table), dst, oif)
+        : ipv4FibLookup(env, netns, dst, oif, opts.mark ?? 0);
+    if (res.err === -EINVAL) return { kind: 'blackhole' };
+    if (res.err === -113) return { kind: 'unreachable' };
+    if (res.err === -13) return { kind: 'prohibit' };
+    route = res.err ? undefined : res.route;
+  } else {
+    route = opts.table !== undefined ? ipv6TableLookup(env, netns, opts.table, dst, oif) : ipv6FibLookup(env, netns, dst, oif, opts.mark ?? 0);
+    if (route && (route.type === 'blackhole' || route.type === 'unreachable' || route.type === 'prohibit')) return { kind: route.type };
+  }
+  return route && route.type !== 'throw' ? { kind: 'route', route } : { kind: 'none' };
+}
+
 // ---- IPv4 -------------------------------------------------------------------------------
 
 function ipv4Lookup(env: Environment, netns: number, p: ParamsView, flags: number, checkMtu: boolean): number {
@@ -256,11 +299,14 @@ function ipv4Lookup(env: Environment, netns: number, p: ParamsView, flags: numbe
   if (checkMtu) {
     // ip_mtu_from_fib_result: the route's MTU only when locked (fwd_use_pmtu is off by default).
     mtu = route.mtu !== undefined && route.mtuLock ? route.mtu : Math.min(outDev.mtu, IP_MAX_MTU);
+    mtu -= lwtHeadroom(route, mtu);
     if (p.totLen > mtu) {
       p.mtuResult = mtu;
       return BPF_FIB_LKUP_RET_FRAG_NEEDED;
     }
   }
+  // "do not handle lwt encaps right now"
+  if (route.encapHeadroom !== undefined) return BPF_FIB_LKUP_RET_UNSUPP_LWT;
   p.rtMetric = route.metric;
   p.ifindex = outDev.ifindex;
   if (flags & BPF_FIB_LOOKUP_SRC) p.setSrc(ipv4PrefSrc(env, netns, route, outDev));
@@ -299,7 +345,12 @@ function ipv4PrefSrc(env: Environment, netns: number, route: RouteState, dev: De
   return new Uint8Array(4);
 }
 
-function findNeighbour(env: Environment, netns: number, ifindex: number, ip: Uint8Array) {
+/**
+ * The neighbour entry for `ip` on device `ifindex` if its state lets it be used (NUD_VALID), as
+ * __ipv4_neigh_lookup_noref / __ipv6_neigh_lookup_noref_stub plus the state check do. Exported for
+ * bpf_redirect_neigh, which resolves the next hop the same way.
+ */
+export function findNeighbour(env: Environment, netns: number, ifindex: number, ip: Uint8Array): NeighbourState | undefined {
   const n = env.state.neighbours.find((x) => x.netns === netns && x.ifindex === ifindex && bytesEqual(x.ip, ip));
   return n && NUD_VALID.has(n.state) ? n : undefined;
 }
@@ -387,11 +438,13 @@ function ipv6Lookup(env: Environment, netns: number, p: ParamsView, flags: numbe
     // An unlocked route MTU is not used (measured on Linux 6.18).
     mtu = route.mtu !== undefined && route.mtuLock ? route.mtu : Math.max(IPV6_MIN_MTU, outDev.mtu);
     mtu = Math.min(mtu, IP6_MAX_MTU);
+    mtu -= lwtHeadroom(route, mtu);
     if (p.totLen > mtu) {
       p.mtuResult = mtu;
       return BPF_FIB_LKUP_RET_FRAG_NEEDED;
     }
   }
+  if (route.encapHeadroom !== undefined) return BPF_FIB_LKUP_RET_UNSUPP_LWT;
   if (route.gateway) p.setDst(route.gateway);
   p.rtMetric = route.metric;
   p.ifindex = outDev.ifindex;

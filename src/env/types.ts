@@ -55,6 +55,11 @@ export interface RouteState {
   /** RTAX_MTU: `mtu [lock] N` in `ip route`. */
   mtu?: number;
   mtuLock: boolean;
+  /**
+   * Lightweight-tunnel encapsulation (`encap ...` in `ip route`): the bytes it adds. bpf_fib_lookup
+   * cannot forward such routes (BPF_FIB_LKUP_RET_UNSUPP_LWT) but takes them off the MTU first.
+   */
+  encapHeadroom?: number;
   /** `scope link` for connected routes, `host` for local ones, `universe` otherwise. */
   scope: number;
   /** Created by the kernel for a device address (proto kernel), not by the scenario. */

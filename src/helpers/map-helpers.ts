@@ -58,7 +58,7 @@ let view: Uint8Array = new Uint8Array(0);
 function bytes(env: MapHelperEnv): Uint8Array {
   if (viewMem !== env.mem || view.length === 0) {
     viewMem = env.mem;
-    view = bytes(env);
+    view = env.mem.bytes();
   }
   return view;
 }

@@ -18,6 +18,8 @@ export class ArrayMap extends MapBase {
   readonly base: number;
   /** A 4-byte key buffer in VM memory for bpf_for_each_map_elem callbacks (the kernel's stack u32). */
   private readonly keyScratch: number;
+  /** BPF pointer of each value (per CPU for per-CPU arrays), 0n until first needed. */
+  private readonly valuePtrs: BigUint64Array;
 
   constructor(def: MapDefinition, ctx: MapContext) {
     super(def, ctx);
@@ -40,6 +42,7 @@ export class ArrayMap extends MapBase {
     this.arena.allocSlot();
     this.base = this.arena.offset(0);
     this.keyScratch = this.base + size - 8;
+    this.valuePtrs = new BigUint64Array(def.maxEntries * cpus);
     if (def.initialValue) {
       if (def.initialValue.length > def.valueSize) {
         throw new MapDefinitionError(def, `initial value has ${def.initialValue.length} bytes, value_size is ${def.valueSize}`);
@@ -61,7 +64,10 @@ export class ArrayMap extends MapBase {
   bpfLookup(kb: Uint8Array, ko: number, cpu: number): bigint {
     const index = readU32(kb, ko);
     if (index >= this.maxEntries) return 0n;
-    return this.mem.toVirtual(this.valueOffset(index, cpu));
+    const i = this.percpu ? index * this.nrCpus + cpu : index;
+    let p = this.valuePtrs[i];
+    if (p === 0n) p = this.valuePtrs[i] = this.mem.toVirtual(this.valueOffset(index, cpu));
+    return p;
   }
 
   /** array_map_update_elem (a program's update; per-CPU arrays: this CPU's value only). */

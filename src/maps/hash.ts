@@ -46,6 +46,8 @@ export class HashMap extends MapBase {
   private readonly linked: Uint8Array;
   private readonly lruList?: BpfLru;
   private readonly innerHandles?: bigint[];
+  /** BPF pointer of each slot's value (per CPU for per-CPU maps), 0n until first needed. */
+  private readonly valuePtrs: BigUint64Array;
   /** Elements in the table (htab->count). */
   count = 0;
 
@@ -92,6 +94,7 @@ export class HashMap extends MapBase {
     this.linked = new Uint8Array(capacity);
     if (this.lru) this.lruList = new BpfLru(capacity, this.nrCpus, percpuLru, (node) => this.delFromHtab(node));
     if (this.ofMaps) this.innerHandles = new Array<bigint>(capacity).fill(0n);
+    this.valuePtrs = new BigUint64Array(capacity * (this.percpu ? this.nrCpus : 1));
   }
 
   override get syscallValueSize(): number {
@@ -157,7 +160,11 @@ export class HashMap extends MapBase {
     if (slot < 0) return 0n;
     if (this.lruList) this.lruList.setRef(slot);
     if (this.innerHandles) return this.innerHandles[slot];
-    return this.mem.toVirtual(this.valueOff(slot, cpu));
+    // Slots never move, so their value pointers are computed once (a bigint costs more than the lookup).
+    const i = this.percpu ? slot * this.nrCpus + cpu : slot;
+    let p = this.valuePtrs[i];
+    if (p === 0n) p = this.valuePtrs[i] = this.mem.toVirtual(this.valueOff(slot, cpu));
+    return p;
   }
 
   bpfUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number, cpu: number): number {

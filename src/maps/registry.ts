@@ -23,6 +23,10 @@ export const MAP_HANDLE_STRIDE = 0x1000n;
 export class MapRegistry {
   private readonly byIdTable: (BpfMap | undefined)[] = [undefined];
   private readonly byHandleTable = new Map<bigint, BpfMap>();
+  // Programs use few maps, often the same one many times in a row: a one-entry cache saves the
+  // hash lookup of a bigint key on the helper path.
+  private lastHandle = -1n;
+  private lastMap: BpfMap | undefined;
 
   /** Gives the map the next id (from 1, like the kernel's map idr) and its handle. */
   add(map: BpfMap): BpfMap {
@@ -36,6 +40,8 @@ export class MapRegistry {
   remove(map: BpfMap): void {
     if (this.byIdTable[map.id] === map) this.byIdTable[map.id] = undefined;
     this.byHandleTable.delete(map.handle);
+    this.lastHandle = -1n;
+    this.lastMap = undefined;
   }
 
   byId(id: number): BpfMap | undefined {
@@ -44,7 +50,13 @@ export class MapRegistry {
 
   /** The map a handle (a program's map pointer) refers to, or undefined. */
   byHandle(handle: bigint): BpfMap | undefined {
-    return this.byHandleTable.get(handle);
+    if (handle === this.lastHandle) return this.lastMap;
+    const map = this.byHandleTable.get(handle);
+    if (map) {
+      this.lastHandle = handle;
+      this.lastMap = map;
+    }
+    return map;
   }
 
   byName(name: string): BpfMap | undefined {

@@ -39,10 +39,8 @@ function sameField(a: PacketField, b: PacketField): boolean {
 
 /** How well two layers pair up: 0 if they cannot (different protocols), else 1 plus the share
  *  of fields that are equal, plus a little for staying at the same tunnel depth. */
-function pairScore(a: DecodedLayer, b: DecodedLayer): number {
+function pairScore(a: DecodedLayer, b: DecodedLayer, ka: Map<string, PacketField>, kb: Map<string, PacketField>): number {
   if (a.protocol !== b.protocol) return 0;
-  const ka = fieldKeys(a);
-  const kb = fieldKeys(b);
   let equal = 0;
   for (const [key, f] of ka) {
     const g = kb.get(key);
@@ -58,7 +56,9 @@ function alignLayers(a: DecodedLayer[], b: DecodedLayer[]): Step[] {
   const n = a.length;
   const m = b.length;
   const best: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  const score: number[][] = Array.from({ length: n }, (_, i) => b.map((_, j) => pairScore(a[i], b[j])));
+  const keysA = a.map(fieldKeys);
+  const keysB = b.map(fieldKeys);
+  const score: number[][] = Array.from({ length: n }, (_, i) => b.map((_, j) => pairScore(a[i], b[j], keysA[i], keysB[j])));
   for (let i = n - 1; i >= 0; i--) {
     for (let j = m - 1; j >= 0; j--) {
       const pair = score[i][j] > 0 ? score[i][j] + best[i + 1][j + 1] : -1;

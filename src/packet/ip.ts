@@ -77,8 +77,10 @@ export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextL
   const names = [flags & 4 ? 'RB' : '', flags & 2 ? 'DF' : '', flags & 1 ? 'MF' : ''].filter(Boolean);
   // Wireshark's ip.flags is the 3 flag bits shifted down (0x02 = DF).
   l.add('ip.flags', offset + 6, 1, flags, names.length ? `${hex(flags, 2)} (${names.join(',')})` : hex(flags, 2));
-  const fragOffset = (flagsFrag & 0x1fff) * 8;
-  l.add('ip.frag_offset', offset + 6, 2, fragOffset);
+  // The value is in 8-byte units as tshark reports it; the display also gives bytes.
+  const fragUnits = flagsFrag & 0x1fff;
+  const fragOffset = fragUnits * 8;
+  l.add('ip.frag_offset', offset + 6, 2, fragUnits, fragUnits ? `${fragUnits} (${fragOffset} bytes)` : '0');
   l.add('ip.ttl', offset + 8, 1, d.u8(offset + 8));
   const protocol = d.u8(offset + 9);
   l.add('ip.proto', offset + 9, 1, protocol, protocolDisplay(protocol));
@@ -216,7 +218,8 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
         if (!x.fits(at, 8, payloadEnd)) return undefined;
         const offsetFlags = d.u16(at + 2);
         x.add('ipv6.fraghdr.nxt', at, 1, d.u8(at), protocolDisplay(d.u8(at)));
-        x.add('ipv6.fraghdr.offset', at + 2, 2, offsetFlags >> 3);
+        const units = offsetFlags >> 3;
+        x.add('ipv6.fraghdr.offset', at + 2, 2, units, units ? `${units} (${units * 8} bytes)` : '0');
         x.add('ipv6.fraghdr.more', at + 2, 2, offsetFlags & 1);
         x.add('ipv6.fraghdr.ident', at + 4, 4, d.u32(at + 4), hex(d.u32(at + 4), 8));
         ip.fragment = true;

@@ -74,7 +74,7 @@ function describe(layers: DecodedLayer[], from: number): string {
         src = value(layer, 'ip.src') as string | undefined;
         dst = value(layer, 'ip.dst') as string | undefined;
         what = `IPv4 proto ${num(layer, 'ip.proto')}`;
-        if (num(layer, 'ip.frag_offset') > 0) what = `IPv4 fragment offset=${num(layer, 'ip.frag_offset')}`;
+        if (num(layer, 'ip.frag_offset') > 0) what = `IPv4 fragment offset=${num(layer, 'ip.frag_offset') * 8}`;
         break;
       case 'ipv6':
         src = value(layer, 'ipv6.src') as string | undefined;

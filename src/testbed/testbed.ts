@@ -10,6 +10,7 @@ import { sourceLineLookup } from '../inspect.js';
 import { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
 import { linkProgram } from './link.js';
+import { TypedMap } from '../typed/typed-map.js';
 import { createClock, type ClockOptions } from '../env/clock.js';
 import { createPrng } from '../env/prng.js';
 import type { ClockState, PrngState } from '../env/types.js';
@@ -111,6 +112,12 @@ export class Testbed {
     const map = this.liveMaps.find((m) => m.name === name);
     if (!map) throw new Error(`${this.spec.name}: no map named '${name}' (maps: ${this.liveMaps.map((m) => m.name).join(', ') || '(none)'})`);
     return map;
+  }
+
+  /** A map with keys and values in typed form (BTF field names, addresses as text). */
+  typedMap(name: string): TypedMap {
+    const map = this.map(name);
+    return new TypedMap(map, this.spec.maps[this.liveMaps.indexOf(map)], this.spec.btf);
   }
 
   get maps(): readonly BpfMap[] {

@@ -128,6 +128,7 @@ export class Machine {
   private traced = 0;
   private helperError: unknown;
   private tailCalls = 0;
+  private ldAbsRegionId: number | undefined;
 
   private constructor(instance: WebAssembly.Instance) {
     this.wasm = instance.exports as unknown as WasmExports;
@@ -410,6 +411,12 @@ export class Machine {
       dv.setUint32(e + 12, r.ctx?.table ?? 0, true);
     });
     this.regionOrder = order;
+    // A helper may move or resize the packet (bpf_skb_change_tail...): LD_ABS follows it.
+    if (this.running && this.ldAbsRegionId !== undefined) {
+      const packet = this.regionMap.get(this.ldAbsRegionId);
+      dv.setUint32(this.ctrl + A.CB_LDABS_LO, packet?.offset ?? 0, true);
+      dv.setUint32(this.ctrl + A.CB_LDABS_LEN, packet?.length ?? 0, true);
+    }
     dv.setUint32(this.ctrl + A.CB_REGIONS, this.regionTable, true);
     dv.setUint32(this.ctrl + A.CB_NREGIONS, order.length, true);
     this.wasm.resetCache();
@@ -595,6 +602,9 @@ export class Machine {
     const budget = opts.budget ?? DEFAULT_INSN_BUDGET;
     if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`run: bad budget ${budget}`);
     const traceLimit = opts.traceLimit ?? 0;
+    if (!Number.isInteger(traceLimit) || traceLimit < 0) throw new RangeError(`run: bad traceLimit ${traceLimit}`);
+    const ldAbs = opts.ldAbsRegion === undefined ? undefined : this.regionMap.get(opts.ldAbsRegion);
+    if (opts.ldAbsRegion !== undefined && !ldAbs) throw new Error(`run: no region ${opts.ldAbsRegion} for LD_ABS`);
     let traceBuf = 0;
     if (traceLimit > 0) traceBuf = this.allocInternal(traceLimit * A.TRACE_ENTRY_SIZE, 16);
 
@@ -608,16 +618,9 @@ export class Machine {
     dv.setUint32(c + A.CB_TRACE, traceBuf, true);
     dv.setUint32(c + A.CB_TRACE_CAP, traceLimit, true);
     dv.setUint32(c + A.CB_TRACE_N, 0, true);
-    let ldLo = 0;
-    let ldLen = 0;
-    if (opts.ldAbsRegion !== undefined) {
-      const r = this.regionMap.get(opts.ldAbsRegion);
-      if (!r) throw new Error(`run: no region ${opts.ldAbsRegion} for LD_ABS`);
-      ldLo = r.offset;
-      ldLen = r.length;
-    }
-    dv.setUint32(c + A.CB_LDABS_LO, ldLo, true);
-    dv.setUint32(c + A.CB_LDABS_LEN, ldLen, true);
+    this.ldAbsRegionId = opts.ldAbsRegion;
+    dv.setUint32(c + A.CB_LDABS_LO, ldAbs?.offset ?? 0, true);
+    dv.setUint32(c + A.CB_LDABS_LEN, ldAbs?.length ?? 0, true);
 
     this.running = true;
     this.traced = traceLimit > 0 ? 1 : 0;

@@ -20,6 +20,7 @@ export const worldSpec: EnvironmentSpec = {
     { name: 'eth1', ifindex: 3, mac: '02:00:00:00:00:03', mtu: 1400, addrs: ['10.1.0.1/24', 'fd00:2::1/64'] },
     { name: 'eth2', ifindex: 4, mac: '02:00:00:00:00:04', mtu: 1500, addrs: ['172.31.0.1/24', 'fd00:3::1/64'], forwarding: false },
     { name: 'eth3', ifindex: 5, mac: '02:00:00:00:00:05', mtu: 1500, addrs: ['10.3.0.1/24'] },
+    { name: 'eth4', ifindex: 6, mac: '02:00:00:00:00:06', mtu: 1500, addrs: ['10.4.0.1/24'] },
   ],
   routes: [
     { dst: '10.0.0.0/8', via: '192.168.1.1', dev: 'eth0' },
@@ -36,6 +37,8 @@ export const worldSpec: EnvironmentSpec = {
     { dst: '10.81.0.0/16', via: '192.168.1.1', dev: 'eth0', mtu: 1300 },
     { dst: '10.33.0.0/16', via: '10.3.0.2', dev: 'eth3' },
     { dst: '10.0.0.0/8', via: '10.1.0.2', dev: 'eth1', table: 100 },
+    { dst: '10.90.0.0/16', via: '192.168.1.1', dev: 'eth0', encap: { headroom: 64 } },
+    { dst: 'fd00:56::/64', dev: 'eth4' },
     { dst: 'fd00:9::/64', via: 'fd00:1::1', dev: 'eth0' },
     { dst: 'fd00:8::/64', via: 'fd00:1::2', dev: 'eth0' },
     { dst: 'fd00:66::/64', type: 'blackhole' },
@@ -59,6 +62,9 @@ export const worldSpec: EnvironmentSpec = {
 
 /** Phase 2 adds policy rules (which also unmerges the IPv4 local and main tables). */
 export const phase2Rules: NonNullable<EnvironmentSpec['rules']> = [{ priority: 100, fwmark: 7, table: 100 }];
+
+/** `ip route` text of the encapsulations (seg6 encap, one segment: 40 + 8 + 16 = 64 bytes). */
+const encapText: Record<string, string> = { '10.90.0.0/16': 'encap seg6 mode encap segs fc00::1' };
 
 /** Devices taken down after the routes are in (the kernel refuses routes via a down device). */
 export const downDevices = ['eth3'];
@@ -85,6 +91,7 @@ export function worldCommands(ns: string, peer: string, phase: 1 | 2): string[] 
   for (const r of worldSpec.routes!) {
     const fam = r.dst.includes(':') ? '-6' : '-4';
     const parts = [`ip -n ${ns} ${fam} route add`, r.type && r.type !== 'unicast' ? r.type : '', r.dst];
+    if (r.encap) parts.push(encapText[r.dst]);
     if (r.via) parts.push('via', r.via);
     if (r.dev) parts.push('dev', r.dev);
     if (r.metric !== undefined) parts.push('metric', String(r.metric));
@@ -186,6 +193,11 @@ export const fibCases: FibCase[] = [
   { name: 'v6 SKIP_NEIGH', phase: 1, prog: 'tc', flags: BPF_FIB_LOOKUP_SKIP_NEIGH, params: v6('fd00:8::5'), fill: 0xaa },
   { name: 'v6 ingress with forwarding off', phase: 1, prog: 'tc', flags: 0, params: v6('fd00:9::5', 4) },
   { name: 'v6 OUTPUT on another device', phase: 1, prog: 'tc', flags: BPF_FIB_LOOKUP_OUTPUT, params: v6('fd00:9::5', 3) },
+  { name: 'v4 lwt encap route: UNSUPP_LWT', phase: 1, prog: 'tc', flags: 0, params: v4('10.90.1.1'), fill: 0xaa },
+  { name: 'v4 lwt encap headroom comes off the mtu', phase: 1, prog: 'tc', flags: 0, params: v4('10.90.1.1', 2, { tot_len: 1437 }) },
+  { name: 'v4 lwt encap within the reduced mtu', phase: 1, prog: 'xdp', flags: BPF_FIB_LOOKUP_SKIP_NEIGH, params: v4('10.90.1.1', 2, { tot_len: 1436 }) },
+  { name: 'v6 SRC when the outgoing device has no IPv6 address', phase: 1, prog: 'tc', flags: BPF_FIB_LOOKUP_SRC, params: v6('fd00:56::1') },
+  { name: 'v4 SRC when the outgoing device has a single address', phase: 1, prog: 'tc', flags: BPF_FIB_LOOKUP_SRC, params: v4('10.4.0.9') },
   { name: 'v4 MARK selects the rule table', phase: 2, prog: 'tc', flags: BPF_FIB_LOOKUP_MARK, params: v4('10.2.3.4', 2, { mark: 7 }) },
   { name: 'v4 mark ignored without MARK', phase: 2, prog: 'tc', flags: 0, params: v4('10.2.3.4', 2, { mark: 7 }) },
   { name: 'v4 MARK not matching the rule', phase: 2, prog: 'tc', flags: BPF_FIB_LOOKUP_MARK, params: v4('10.2.3.4', 2, { mark: 8 }) },

@@ -92,3 +92,21 @@ describe('fibLookup on a scenario world', () => {
     expect(fibLookup(two, { ifindex: 2, dst: '10.9.0.7' }, 0, { kind: 'xdp', netns: 1 }).ret).toBe(BPF_FIB_LKUP_RET_NO_NEIGH);
   });
 });
+
+describe('route lookups for helpers that route by themselves', () => {
+  it('returns the route, a rejecting route type, or none', async () => {
+    const { lookupRoute } = await import('../../src/env/fib.js');
+    const env = buildWorld(1);
+    const v4 = (s: string) => Uint8Array.from(s.split('.').map(Number));
+    const r = lookupRoute(env, 0, v4('10.2.3.4'));
+    expect(r.kind === 'route' && r.route.oif).toBe(2);
+    expect(lookupRoute(env, 0, v4('198.51.101.9')).kind).toBe('unreachable');
+    expect(lookupRoute(env, 0, v4('203.0.113.1')).kind).toBe('none');
+    const viaEth1 = lookupRoute(env, 0, v4('10.60.0.1'), { oif: 3 });
+    expect(viaEth1.kind === 'route' && viaEth1.route.metric).toBe(100);
+  });
+
+  it('refuses a route whose gateway is not on a network of its device', () => {
+    expect(() => Environment.fromSpec({ devices: [{ name: 'eth0', addrs: ['10.0.0.1/24'] }], routes: [{ dst: '10.9.0.0/16', via: '10.1.0.1', dev: 'eth0' }] })).toThrow(/not on a network of eth0/);
+  });
+});

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HelperFault, Machine } from '../../src/vm/machine.js';
 import type { HelperCall } from '../../src/vm/types.js';
 import {
-  ADD, DW, I, JEQ, MUL, SUB, alu64Imm, alu64Reg, call, callLocal, exit, jmpImm, ldx, mov64, movReg, r0Of, ret, runProgram, st,
+  ADD, DW, I, JEQ, MUL, SUB, alu64Imm, alu64Reg, call, callLocal, exit, jmpImm, ldx, mov64, movReg, r0Of, ret, runProgram, st, stx, B,
 } from './build.js';
 
 describe('BPF-to-BPF calls', () => {
@@ -127,6 +127,51 @@ describe('helpers', () => {
     const r = machine.run(prog);
     expect(r.fault?.code).toBe('read_oob');
     expect(r.fault?.insnIndex).toBe(3);
+  });
+
+  it('a callback counts as a frame towards MAX_CALL_FRAMES', async () => {
+    const machine = await Machine.create();
+    // main calls f(6) which recurses down to depth 7 and calls helper 181 there; the callback
+    // would be a 9th frame.
+    const insns = [
+      mov64(1, 6), callLocal(1), exit(), // 0..2
+      jmpImm(JEQ, 1, 0, 2), alu64Imm(SUB, 1, 1), callLocal(-3), exit(), // 3..6: f
+      call(181), exit(), // 7..8
+      mov64(0, 1), exit(), // 9..10: callback
+    ];
+    insns[3] = jmpImm(JEQ, 1, 0, 3); // f(0) → 7
+    let prog = -1;
+    machine.setHelper(181, () => machine.callSubprogram(prog, 9, []));
+    prog = machine.loadProgram(insns, { name: 'deep', helpers: new Set([181]) });
+    machine.codeAddress(prog, 9);
+    const r = machine.run(prog);
+    expect(r.fault?.code).toBe('call_depth');
+  });
+
+  it('a callback shares the run\'s budget', async () => {
+    const machine = await Machine.create();
+    const insns = [call(181), exit(), I(0x05, 0, 0, -1, 0), exit()];
+    let prog = -1;
+    machine.setHelper(181, () => machine.callSubprogram(prog, 2, []));
+    prog = machine.loadProgram(insns, { name: 'spin', helpers: new Set([181]) });
+    machine.codeAddress(prog, 2);
+    const r = machine.run(prog, [], { budget: 500 });
+    expect(r.fault?.code).toBe('budget');
+    expect(r.insnCount).toBe(500);
+    expect(r.fault?.insnIndex).toBe(2);
+  });
+
+  it('regions added by a helper during a run are visible to the rest of the run', async () => {
+    const machine = await Machine.create();
+    const off = machine.alloc(8);
+    machine.bytes()[off] = 77;
+    machine.setHelper(1, () => {
+      machine.addRegion(off, 8, { kind: 'map_value', name: 'value', read: true, write: true });
+      return machine.toVirtual(off);
+    });
+    // r0 = helper(); *(r10 - 8) = r0 (the stack still works); r0 = *(u8 *)r0
+    const prog = machine.loadProgram(ret(call(1), stx(DW, 10, 0, -8), ldx(DW, 1, 10, -8), ldx(B, 0, 1, 0)), { name: 'p', helpers: new Set([1]) });
+    expect(machine.run(prog).r0).toBe(77n);
   });
 
   it('a tail call continues in the target program with the same r1', async () => {

@@ -1,0 +1,204 @@
+// Runs programs of the datapath types on their contexts: a Testbed whose Machine has the packet
+// and socket address helpers registered, and one call per packet (or socket operation) that lays
+// out the context, runs, and reads back the verdict, the packet, the fields the program wrote,
+// and what the helpers recorded (redirects, clones, bpf_set_retval).
+import { packetHelpers, type ActiveRun, type CloneRecord, type PacketHelperHost, type RedirectRecord } from '../helpers/packet-helpers.js';
+import { sockAddrHelpers } from '../helpers/sock-addr-helpers.js';
+import type { ObjectSpec } from '../loader/spec.js';
+import { loadObject } from '../loader/object.js';
+import type { BpfMap } from '../maps/types.js';
+import { Testbed, type LoadedProgram, type TestbedOptions } from '../testbed/testbed.js';
+import type { Machine } from '../vm/machine.js';
+import type { HostHelper, RunResult } from '../vm/types.js';
+import { SkbRun, cloneSkbState, type SkbProgramKind, type SkbState } from './skb.js';
+import { SockAddrRun, sockAddrHookOf, sockAddrOutcome, type SockAddrHook, type SockAddrOutcome, type SockAddrState } from './sock-addr.js';
+import { socketFilterVerdict, tcVerdict, tcxVerdict, xdpVerdict, type Verdict } from './verdicts.js';
+import { XdpRun, type XdpState } from './xdp.js';
+
+export interface CtxRunnerOptions extends TestbedOptions {
+  /** bpf_redirect_map targets (default: the map's value for the key). */
+  redirectTarget?(map: BpfMap, key: number): unknown;
+  /** Does an ifindex exist (bpf_clone_redirect)? Default: every ifindex does. */
+  deviceExists?(ifindex: number): boolean;
+  /** Cookies for sockets that have none yet (the environment's socket table); default: a counter from 1. */
+  socketCookie?(): bigint;
+  /** Seed of the emulated flow hash (bpf_get_hash_recalc). */
+  hashSeed?: number;
+}
+
+export interface CtxRunOptions {
+  budget?: number;
+  traceLimit?: number;
+}
+
+interface CommonResult extends RunResult {
+  program: string;
+}
+
+export interface SkbRunResult extends CommonResult {
+  verdict: Verdict;
+  /** The skb after the run (packet bytes, fields the program wrote, helper changes). */
+  skb: SkbState;
+  redirect?: RedirectRecord;
+  clones: CloneRecord[];
+}
+
+export interface XdpRunResult extends CommonResult {
+  verdict: Verdict;
+  xdp: XdpState;
+  redirect?: RedirectRecord;
+}
+
+export interface SockAddrRunResult extends CommonResult {
+  /** undefined when the run faulted. */
+  outcome?: SockAddrOutcome;
+  /** The addresses after the run (what connect / sendmsg use, what recvmsg / getpeername report). */
+  addr: SockAddrState;
+}
+
+/** Which context a program type runs with. */
+export function contextKindOf(progType: string): SkbProgramKind | 'xdp' | 'sock_addr' | undefined {
+  switch (progType) {
+    case 'sched_cls':
+    case 'sched_act':
+      return 'tc';
+    case 'socket_filter':
+      return 'socket_filter';
+    case 'xdp':
+      return 'xdp';
+    case 'cgroup_sock_addr':
+      return 'sock_addr';
+    default:
+      return undefined;
+  }
+}
+
+export class CtxRunner implements PacketHelperHost {
+  private current: ActiveRun | undefined;
+  private cookieCounter = 0n;
+  bed!: Testbed;
+
+  private constructor(private readonly opts: CtxRunnerOptions) {}
+
+  static async create(spec: ObjectSpec, opts: CtxRunnerOptions = {}): Promise<CtxRunner> {
+    const runner = new CtxRunner(opts);
+    const helpers = new Map<number, HostHelper>([...packetHelpers(runner), ...sockAddrHelpers(runner), ...(opts.helpers ?? [])]);
+    runner.bed = await Testbed.create(spec, { ...opts, helpers });
+    return runner;
+  }
+
+  static async fromObject(bytes: Uint8Array, opts: CtxRunnerOptions & { name?: string } = {}): Promise<CtxRunner> {
+    return CtxRunner.create(loadObject(bytes, { name: opts.name }), opts);
+  }
+
+  get machine(): Machine {
+    return this.bed.machine;
+  }
+  active(): ActiveRun | undefined {
+    return this.current;
+  }
+  mapByHandle(handle: bigint): BpfMap | undefined {
+    return this.bed.registry.byHandle(handle);
+  }
+  redirectTarget(map: BpfMap, key: number): unknown {
+    if (this.opts.redirectTarget) return this.opts.redirectTarget(map, key);
+    const k = new Uint8Array(map.keySize);
+    new DataView(k.buffer).setUint32(0, key, true);
+    const v = map.read(k);
+    return v && v.some((b) => b !== 0) ? v : undefined;
+  }
+  deviceExists(ifindex: number): boolean {
+    return this.opts.deviceExists ? this.opts.deviceExists(ifindex) : true;
+  }
+  newSocketCookie(): bigint {
+    if (this.opts.socketCookie) return this.opts.socketCookie();
+    return ++this.cookieCounter;
+  }
+  get hashSeed(): number {
+    return this.opts.hashSeed ?? 0;
+  }
+
+  private program(name: string, kinds: readonly string[]): LoadedProgram {
+    const prog = this.bed.program(name);
+    const kind = contextKindOf(prog.spec.type);
+    if (!kind || !kinds.includes(kind)) {
+      throw new Error(`program ${name} (section ${prog.spec.section}, type ${prog.spec.type}) does not run with this context (expected ${kinds.join(' or ')})`);
+    }
+    return prog;
+  }
+
+  private exec(prog: LoadedProgram, active: ActiveRun, opts: CtxRunOptions, ldAbsRegion?: number): RunResult {
+    this.current = active;
+    try {
+      return this.machine.run(prog.progId, [active.run.ctxAddress], {
+        budget: opts.budget ?? this.opts.budget,
+        traceLimit: opts.traceLimit,
+        ldAbsRegion,
+      });
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /**
+   * Runs a tc (sched_cls / sched_act / tcx) or socket filter program on an skb. The verdict is
+   * TC_ACT_* (TCX_* for tcx sections), or for socket filters the bytes kept.
+   */
+  runSkb(name: string, skb: SkbState, opts: CtxRunOptions = {}): SkbRunResult {
+    const prog = this.program(name, ['tc', 'socket_filter']);
+    const kind = contextKindOf(prog.spec.type) as SkbProgramKind;
+    const run = new SkbRun(this.machine, cloneSkbState(skb), kind);
+    const record = { clones: [], retval: 0 };
+    try {
+      const active: ActiveRun = kind === 'tc' ? { kind: 'tc', run, record } : { kind: 'socket_filter', run, record };
+      const res = this.exec(prog, active, opts, run.buffer.packetRegion);
+      const after = run.collect();
+      const tcx = prog.spec.section.startsWith('tcx/') || prog.spec.expectedAttachType?.name.startsWith('BPF_TCX_') === true;
+      const verdict = kind === 'socket_filter' ? socketFilterVerdict(res.r0, after.data.length) : tcx ? tcxVerdict(res.r0) : tcVerdict(res.r0);
+      const out: SkbRunResult = { ...res, program: name, verdict, skb: after, clones: record.clones };
+      const redirect = (record as { redirect?: RedirectRecord }).redirect;
+      if (redirect) out.redirect = redirect;
+      return out;
+    } finally {
+      run.release();
+    }
+  }
+
+  /** Runs an XDP program on a frame; `xdp/devmap` programs may read egress_ifindex. */
+  runXdp(name: string, xdp: XdpState, opts: CtxRunOptions = {}): XdpRunResult {
+    const prog = this.program(name, ['xdp']);
+    const devmap = prog.spec.expectedAttachType?.name === 'BPF_XDP_DEVMAP';
+    const run = new XdpRun(this.machine, xdp, devmap);
+    const record: { clones: CloneRecord[]; retval: number; redirect?: RedirectRecord } = { clones: [], retval: 0 };
+    try {
+      const res = this.exec(prog, { kind: 'xdp', run, record }, opts);
+      const out: XdpRunResult = { ...res, program: name, verdict: xdpVerdict(res.r0), xdp: run.collect() };
+      if (record.redirect) out.redirect = record.redirect;
+      return out;
+    } finally {
+      run.release();
+    }
+  }
+
+  /**
+   * Runs a cgroup socket address program for one socket operation. The hook comes from the
+   * program's section (cgroup/connect4 ...); `addr.hook` must agree.
+   */
+  runSockAddr(name: string, addr: SockAddrState, opts: CtxRunOptions = {}): SockAddrRunResult {
+    const prog = this.program(name, ['sock_addr']);
+    const hook: SockAddrHook | undefined = prog.spec.expectedAttachType && sockAddrHookOf(prog.spec.expectedAttachType.name);
+    if (!hook) throw new Error(`program ${name}: section ${prog.spec.section} names no socket address hook`);
+    if (addr.hook !== hook) throw new Error(`program ${name} runs at cgroup/${hook}, but the socket operation is ${addr.hook}`);
+    if (!addr.sk.cookie) addr.sk.cookie = this.newSocketCookie();
+    const run = new SockAddrRun(this.machine, addr);
+    const record = { clones: [], retval: 0 };
+    try {
+      const res = this.exec(prog, { kind: 'sock_addr', run, record }, opts);
+      const out: SockAddrRunResult = { ...res, program: name, addr: run.collect() };
+      if (!res.fault) out.outcome = sockAddrOutcome(hook, res.r0, record.retval);
+      return out;
+    } finally {
+      run.release();
+    }
+  }
+}

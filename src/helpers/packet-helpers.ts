@@ -1,0 +1,811 @@
+// The packet helpers of tc, XDP and socket filter programs as host helpers, by kernel helper
+// number (include/uapi/linux/bpf.h), with the semantics and return codes of net/core/filter.c.
+// Each works on the run in progress (PacketHelperHost.active()): an skb run (src/ctx/skb.ts) or
+// an XDP run (src/ctx/xdp.ts). Helpers that change the packet layout go through the run's
+// PacketBuffer, which re-establishes data/data_end/data_meta afterwards, as
+// bpf_compute_data_pointers() does. A pointer argument the verifier would have refused throws,
+// and the Machine turns that into a fault of the run.
+//
+// Not emulated (the skb here is always linear and never GSO): paged data, GSO segment fix-ups of
+// skb_adjust_room / skb_change_proto, and skb->csum for CHECKSUM_COMPLETE beyond what
+// src/csum and BPF_F_RECOMPUTE_CSUM do.
+import { csumAdd, csumPartial } from '../csum/arith.js';
+import { csumDiff, l3CsumReplace, l4CsumReplace } from '../csum/helpers.js';
+import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, BPF_SKB_MAX_LEN, type SkbRun, type TunnelInfo } from '../ctx/skb.js';
+import { XDP_ABORTED, XDP_FRAME_STRUCT_SIZE, XDP_REDIRECT, type XdpRun } from '../ctx/xdp.js';
+import type { SockAddrRun } from '../ctx/sock-addr.js';
+import { TC_ACT } from '../ctx/verdicts.js';
+import type { BpfMap } from '../maps/types.js';
+import type { Machine } from '../vm/machine.js';
+import type { HelperCall, HostHelper } from '../vm/types.js';
+
+/** Error numbers (include/uapi/asm-generic/errno-base.h, errno.h; ENOTSUPP from include/linux/errno.h). */
+export const ENOENT = 2;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const EPROTO = 71;
+export const EALREADY = 114;
+export const ENOTSUPP = 524;
+
+/** include/uapi/linux/bpf.h flags. */
+export const BPF_F_RECOMPUTE_CSUM = 1n << 0n;
+export const BPF_F_INVALIDATE_HASH = 1n << 1n;
+export const BPF_F_INGRESS = 1n << 0n;
+export const BPF_F_TUNINFO_IPV6 = 1n << 0n;
+export const BPF_F_ZERO_CSUM_TX = 1n << 1n;
+export const BPF_F_DONT_FRAGMENT = 1n << 2n;
+export const BPF_F_SEQ_NUMBER = 1n << 3n;
+export const BPF_F_NO_TUNNEL_KEY = 1n << 4n;
+export const BPF_F_TUNINFO_FLAGS = 1n << 4n;
+export const BPF_F_BROADCAST = 1n << 3n;
+export const BPF_F_EXCLUDE_INGRESS = 1n << 4n;
+export const BPF_ADJ_ROOM_NET = 0;
+export const BPF_ADJ_ROOM_MAC = 1;
+export const BPF_F_ADJ_ROOM_FIXED_GSO = 1n << 0n;
+export const BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 = 1n << 1n;
+export const BPF_F_ADJ_ROOM_ENCAP_L3_IPV6 = 1n << 2n;
+export const BPF_F_ADJ_ROOM_ENCAP_L4_GRE = 1n << 3n;
+export const BPF_F_ADJ_ROOM_ENCAP_L4_UDP = 1n << 4n;
+export const BPF_F_ADJ_ROOM_NO_CSUM_RESET = 1n << 5n;
+export const BPF_F_ADJ_ROOM_ENCAP_L2_ETH = 1n << 6n;
+export const BPF_F_ADJ_ROOM_DECAP_L3_IPV4 = 1n << 7n;
+export const BPF_F_ADJ_ROOM_DECAP_L3_IPV6 = 1n << 8n;
+const BPF_ADJ_ROOM_ENCAP_L2_SHIFT = 56n;
+const BPF_F_ADJ_ROOM_ENCAP_L3_MASK = BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L3_IPV6;
+const BPF_F_ADJ_ROOM_DECAP_L3_MASK = BPF_F_ADJ_ROOM_DECAP_L3_IPV4 | BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
+const BPF_F_ADJ_ROOM_MASK =
+  BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_ENCAP_L3_MASK | BPF_F_ADJ_ROOM_ENCAP_L4_GRE | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |
+  BPF_F_ADJ_ROOM_ENCAP_L2_ETH | (0xffn << BPF_ADJ_ROOM_ENCAP_L2_SHIFT) | BPF_F_ADJ_ROOM_DECAP_L3_MASK;
+
+/** sizeof(struct bpf_tunnel_key) and the older layouts the helpers accept (filter.c). */
+export const BPF_TUNNEL_KEY_SIZE = 44;
+const TUNNEL_KEY_COMPAT_SIZES = [8 /* remote_ipv6[1] */, 22 /* tunnel_ext */, 24 /* tunnel_label */, 28 /* local_ipv6[0] */];
+/** IP_TUNNEL_OPTS_MAX: ip_tunnel_info.options_len is a u8. */
+export const IP_TUNNEL_OPTS_MAX = 255;
+
+/** Where a redirect sends the packet, as bpf_redirect_info records it. */
+export interface RedirectRecord {
+  /** Which helper recorded it. */
+  kind: 'redirect' | 'redirect_neigh' | 'redirect_peer' | 'redirect_map';
+  /** Target ifindex (redirect*), or the map key (redirect_map). */
+  ifindex: number;
+  flags: bigint;
+  /** BPF_F_INGRESS: to the device's ingress instead of its egress. */
+  ingress: boolean;
+  /** redirect_map: the map, and the target it resolved to. */
+  map?: { name: string; type: number; id: number; key: number };
+  target?: unknown;
+  /** redirect_neigh: the next hop the program gave (struct bpf_redir_neigh), if any. */
+  nexthop?: { family: number; address: Uint8Array };
+}
+
+/** A copy sent by bpf_clone_redirect (the original continues). */
+export interface CloneRecord {
+  ifindex: number;
+  ingress: boolean;
+  data: Uint8Array;
+}
+
+/** What the helpers record during one run. */
+export interface PacketRunRecord {
+  redirect?: RedirectRecord;
+  clones: CloneRecord[];
+  /** bpf_set_retval (cgroup hooks). */
+  retval: number;
+}
+
+export type ActiveRun =
+  | { kind: 'tc'; run: SkbRun; record: PacketRunRecord }
+  | { kind: 'socket_filter'; run: SkbRun; record: PacketRunRecord }
+  | { kind: 'xdp'; run: XdpRun; record: PacketRunRecord }
+  | { kind: 'sock_addr'; run: SockAddrRun; record: PacketRunRecord };
+
+/** What the packet helpers need from their environment. */
+export interface PacketHelperHost {
+  readonly machine: Machine;
+  /** The run in progress, or undefined between runs. */
+  active(): ActiveRun | undefined;
+  /** Maps by handle (bpf_redirect_map). */
+  mapByHandle(handle: bigint): BpfMap | undefined;
+  /**
+   * The target of a DEVMAP / DEVMAP_HASH / CPUMAP / XSKMAP entry (what __dev_map_lookup_elem,
+   * __cpu_map_lookup_elem, __xsk_map_lookup_elem return), undefined for an empty slot. Default:
+   * the map's value for the key, if any.
+   */
+  redirectTarget?(map: BpfMap, key: number): unknown;
+  /** Does a device with this ifindex exist (bpf_clone_redirect's dev_get_by_index)? Default: yes. */
+  deviceExists?(ifindex: number): boolean;
+  /** sock_gen_cookie for a socket without a cookie yet. */
+  newSocketCookie(): bigint;
+  /** Seed of the emulated flow hash (the kernel's hashrnd is random per boot). */
+  hashSeed?: number;
+}
+
+const u64 = (r: number): bigint => (r < 0 ? BigInt.asUintN(64, BigInt(r)) : BigInt(r));
+const u32 = (v: bigint): number => Number(BigInt.asUintN(32, v));
+const s32 = (v: bigint): number => Number(BigInt.asIntN(32, v));
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+/** [addr, addr + len) must lie in one region the program could pass (the verifier checks this). */
+function memArg(m: Machine, helper: string, arg: string, addr: bigint, len: number, write: boolean): number {
+  const off = m.toOffset(addr);
+  if (len === 0) return off ?? 0;
+  if (off !== undefined) {
+    for (const r of m.regions()) {
+      if (off >= r.offset && off + len <= r.offset + r.length && (write ? r.write : r.read)) return off;
+    }
+  }
+  throw new Error(`bpf_${helper}: ${arg} = ${hex(addr)} does not point to ${len} ${write ? 'writable' : 'readable'} bytes (the verifier would reject this call)`);
+}
+
+function need<K extends ActiveRun['kind']>(host: PacketHelperHost, helper: string, kinds: readonly K[], ctx?: bigint): Extract<ActiveRun, { kind: K }> {
+  const a = host.active();
+  if (!a) throw new Error(`bpf_${helper}: called outside a packet run`);
+  if (!(kinds as readonly string[]).includes(a.kind)) {
+    throw new Error(`bpf_${helper} is not available to ${a.kind} programs (the verifier would reject the call)`);
+  }
+  if (ctx !== undefined && ctx !== a.run.ctxAddress) {
+    throw new Error(`bpf_${helper}: r1 = ${hex(ctx)} is not the program's context (${hex(a.run.ctxAddress)})`);
+  }
+  return a as Extract<ActiveRun, { kind: K }>;
+}
+
+const TC = ['tc'] as const;
+const SKB_ANY = ['tc', 'socket_filter'] as const;
+
+// ---- reading and writing packet bytes ----
+
+/**
+ * bpf_skb_load_bytes(skb, offset, to, len) (26): skb_header_pointer; -EFAULT (and `to` zeroed)
+ * when [offset, offset + len) is not inside the packet.
+ */
+function skbLoadBytes(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_load_bytes', SKB_ANY, c.args[0]);
+  const offset = u32(c.args[1]);
+  const len = u32(c.args[3]);
+  const to = memArg(host.machine, 'skb_load_bytes', 'to (r3)', c.args[2], len, true);
+  const pkt = run.buffer.view();
+  if (offset > 0x7fffffff || offset + len > pkt.length) {
+    host.machine.bytes().fill(0, to, to + len);
+    return u64(-EFAULT);
+  }
+  host.machine.bytes().copyWithin(to, run.buffer.offsetOf(offset), run.buffer.offsetOf(offset + len));
+  return 0n;
+}
+
+/**
+ * bpf_skb_store_bytes(skb, offset, from, len, flags) (9): flags only BPF_F_RECOMPUTE_CSUM and
+ * BPF_F_INVALIDATE_HASH (-EINVAL), offset > INT_MAX or past the packet -EFAULT
+ * (bpf_try_make_writable). RECOMPUTE_CSUM keeps skb->csum of a CHECKSUM_COMPLETE skb right
+ * (__skb_postpull_rcsum / __skb_postpush_rcsum); INVALIDATE_HASH clears skb->hash.
+ */
+function skbStoreBytes(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_store_bytes', TC, c.args[0]);
+  const offset = u32(c.args[1]);
+  const len = u32(c.args[3]);
+  const flags = c.args[4];
+  if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) return u64(-EINVAL);
+  const from = memArg(host.machine, 'skb_store_bytes', 'from (r3)', c.args[2], len, false);
+  if (offset > 0x7fffffff || offset + len > run.buffer.length) return u64(-EFAULT);
+  const s = run.state;
+  const mem = host.machine.bytes();
+  const at = run.buffer.offsetOf(offset);
+  const recompute = (flags & BPF_F_RECOMPUTE_CSUM) !== 0n && s.csum.ipSummed === 'complete';
+  if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, ~csumPartial(mem, at, len, 0) >>> 0, offset);
+  mem.copyWithin(at, from, from + len);
+  if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, csumPartial(host.machine.bytes(), at, len, 0), offset);
+  if (flags & BPF_F_INVALIDATE_HASH) clearHash(run);
+  return 0n;
+}
+
+/** csum_block_add (include/net/checksum.h): a block at an odd offset is byte-swapped first. */
+function csumBlockAdd(csum: number, csum2: number, offset: number): number {
+  let sum = csum2 >>> 0;
+  if (offset & 1) sum = ((sum >>> 8) | (sum << 24)) >>> 0;
+  return csumAdd(csum >>> 0, sum);
+}
+
+function clearHash(run: SkbRun): void {
+  run.state.hash = 0;
+  run.state.l4Hash = false;
+  run.refresh();
+}
+
+// ---- checksums (src/csum holds the arithmetic) ----
+
+/** bpf_l3_csum_replace(skb, offset, from, to, flags) (10): net/core/filter.c. */
+function l3Csum(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'l3_csum_replace', TC, c.args[0]);
+  const offset = u32(c.args[1]);
+  return u64(l3CsumReplace(run.buffer.view(), offset, c.args[2], c.args[3], c.args[4]));
+}
+
+/** bpf_l4_csum_replace(skb, offset, from, to, flags) (11), updating skb->csum as the kernel does. */
+function l4Csum(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'l4_csum_replace', TC, c.args[0]);
+  const offset = u32(c.args[1]);
+  return u64(l4CsumReplace(run.buffer.view(), offset, c.args[2], c.args[3], c.args[4], run.state.csum));
+}
+
+/** bpf_csum_diff(from, from_size, to, to_size, seed) (28): sizes must be multiples of 4 (-EINVAL). */
+function csumDiffHelper(host: PacketHelperHost, c: HelperCall): bigint {
+  need(host, 'csum_diff', ['tc', 'xdp'] as const);
+  const fromSize = u32(c.args[1]);
+  const toSize = u32(c.args[3]);
+  // bpf_csum_diff: `diff_size > sizeof(sp->diff) || ((from_size | to_size) & (sizeof(__be32) - 1))`
+  // was relaxed in Linux 6.13 to any size (src/csum/helpers.ts measured it on 6.18); only the
+  // scratch buffer bound (2 x 128 words) remains.
+  if (fromSize + toSize > 512 * 4) return u64(-EINVAL);
+  const m = host.machine;
+  const from = fromSize ? memArg(m, 'csum_diff', 'from (r1)', c.args[0], fromSize, false) : 0;
+  const to = toSize ? memArg(m, 'csum_diff', 'to (r3)', c.args[2], toSize, false) : 0;
+  const mem = m.bytes();
+  return BigInt(csumDiff(mem.slice(from, from + fromSize), mem.slice(to, to + toSize), u32(c.args[4])));
+}
+
+// ---- skb metadata ----
+
+/** bpf_skb_change_type(skb, type) (32): only PACKET_HOST..PACKET_OTHERHOST, from and to (-EINVAL). */
+function skbChangeType(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_change_type', TC, c.args[0]);
+  const type = u32(c.args[1]);
+  if (run.state.pktType > 3 || type > 3) return u64(-EINVAL);
+  run.state.pktType = type;
+  run.refresh();
+  return 0n;
+}
+
+/** bpf_get_cgroup_classid(skb) (17): the net_cls classid of the skb's full socket, 0 without one. */
+function getCgroupClassid(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'get_cgroup_classid', TC, c.args[0]);
+  return BigInt((run.state.sk?.classid ?? 0) >>> 0);
+}
+
+/**
+ * bpf_get_socket_cookie (46): skb -> the cookie of skb->sk, 0 without a socket
+ * (bpf_get_socket_cookie); sock_addr -> the cookie of ctx->sk (bpf_get_socket_cookie_sock_addr).
+ * A socket gets its cookie on first use (sock_gen_cookie), from the host's counter.
+ */
+function getSocketCookie(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'get_socket_cookie', ['tc', 'socket_filter', 'sock_addr'] as const, c.args[0]);
+  const sk = a.kind === 'sock_addr' ? a.run.state.sk : a.run.state.sk;
+  if (!sk) return 0n;
+  if (!sk.cookie) sk.cookie = host.newSocketCookie();
+  return sk.cookie;
+}
+
+/**
+ * bpf_get_hash_recalc(skb) (34): skb_get_hash(), computing the flow hash when the skb has none.
+ * The kernel hashes the dissected flow keys with a per-boot random seed (net/core/flow_dissector.c
+ * __flow_hash_from_keys), so values cannot match a real kernel; bpfbed hashes the same keys
+ * (addresses, ports, protocol) with a fixed seed, and like the kernel never returns 0.
+ */
+function getHashRecalc(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'get_hash_recalc', TC, c.args[0]);
+  const s = run.state;
+  if (s.hash === 0) {
+    const flow = flowHash(run.buffer.view(), s.networkOffset, s.protocol, host.hashSeed ?? 0);
+    s.hash = flow.hash;
+    s.l4Hash = flow.l4;
+    run.refresh();
+  }
+  return BigInt(s.hash >>> 0);
+}
+
+function flowHash(pkt: Uint8Array, nh: number, protocol: number, seed: number): { hash: number; l4: boolean } {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  const mix = (b: number) => {
+    h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  };
+  let l4 = false;
+  let proto = -1;
+  let l4off = -1;
+  if (protocol === ETH_P_IP && pkt.length >= nh + 20) {
+    for (let i = 12; i < 20; i++) mix(pkt[nh + i]);
+    proto = pkt[nh + 9];
+    const fragmented = ((pkt[nh + 6] & 0x3f) | pkt[nh + 7]) !== 0;
+    if (!fragmented) l4off = nh + (pkt[nh] & 0xf) * 4;
+  } else if (protocol === ETH_P_IPV6 && pkt.length >= nh + 40) {
+    for (let i = 8; i < 40; i++) mix(pkt[nh + i]);
+    proto = pkt[nh + 6];
+    l4off = nh + 40;
+  } else {
+    for (let i = 0; i < Math.min(pkt.length, 64); i++) mix(pkt[i]);
+  }
+  mix(proto & 0xff);
+  if (l4off >= 0 && (proto === 6 || proto === 17 || proto === 132) && pkt.length >= l4off + 4) {
+    for (let i = 0; i < 4; i++) mix(pkt[l4off + i]);
+    l4 = true;
+  }
+  return { hash: h || 1, l4 };
+}
+
+// ---- layout changes of an skb ----
+
+/** bpf_skb_net_base_len: the base L3 header length for skb->protocol. */
+function netBaseLen(protocol: number): number {
+  return protocol === ETH_P_IP ? 20 : protocol === ETH_P_IPV6 ? 40 : 0;
+}
+
+/**
+ * bpf_skb_change_proto(skb, proto, flags) (31): IPv4 <-> IPv6 only (-ENOTSUPP otherwise), flags
+ * must be 0 (-EINVAL). Inserts (4 -> 6) or removes (6 -> 4) 20 bytes right after the MAC header
+ * (bpf_skb_net_hdr_push / _pop at skb_mac_header_len) and sets skb->protocol; the program
+ * writes the new header and fixes the Ethernet type itself. Clears the hash.
+ */
+function skbChangeProto(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_change_proto', TC, c.args[0]);
+  const raw = u32(c.args[1]) & 0xffff;
+  const proto = ((raw & 0xff) << 8) | (raw >> 8); // the argument is __be16
+  if (c.args[2] !== 0n) return u64(-EINVAL);
+  const s = run.state;
+  const off = s.networkOffset;
+  if (s.protocol === ETH_P_IP && proto === ETH_P_IPV6) {
+    run.buffer.insert(off, 20);
+  } else if (s.protocol === ETH_P_IPV6 && proto === ETH_P_IP) {
+    if (run.buffer.length < off + 20) return u64(-ENOMEM);
+    run.buffer.remove(off, 20);
+  } else {
+    return u64(-ENOTSUPP);
+  }
+  s.protocol = proto;
+  clearHash(run);
+  return 0n;
+}
+
+/**
+ * __bpf_skb_min_len: a trim may not cut into the headers the stack has set (network header;
+ * the transport header and CHECKSUM_PARTIAL are not modelled).
+ */
+function skbMinLen(run: SkbRun): number {
+  return Math.max(0, run.state.networkOffset);
+}
+
+/**
+ * bpf_skb_change_tail(skb, new_len, flags) (38): flags must be 0, new_len between
+ * __bpf_skb_min_len and BPF_SKB_MAX_LEN (-EINVAL), -ENOTSUPP for an encapsulated skb. Growing
+ * appends zero bytes.
+ */
+function skbChangeTail(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_change_tail', TC, c.args[0]);
+  const newLen = u32(c.args[1]);
+  if (c.args[2] !== 0n || newLen > BPF_SKB_MAX_LEN || newLen < skbMinLen(run)) return u64(-EINVAL);
+  if (run.state.encapsulation) return u64(-ENOTSUPP);
+  run.buffer.moveEnd(newLen - run.buffer.length);
+  return 0n;
+}
+
+/**
+ * bpf_skb_pull_data(skb, len) (39): makes `len` bytes (0: the linear part) direct-accessible and
+ * writable; -ENOMEM when the packet is shorter (pskb_may_pull). bpfbed's skb is always linear.
+ */
+function skbPullData(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_pull_data', TC, c.args[0]);
+  const len = u32(c.args[1]);
+  const r = len > run.buffer.length ? -ENOMEM : 0;
+  run.refresh();
+  return u64(r);
+}
+
+/**
+ * bpf_skb_change_head(skb, head_room, flags) (43): flags must be 0 and the new length at most
+ * BPF_SKB_MAX_LEN (-EINVAL); pushes `head_room` zero bytes in front and resets the MAC header
+ * there, leaving the network header where it was (so its offset grows by head_room).
+ */
+function skbChangeHead(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_change_head', TC, c.args[0]);
+  const headRoom = u32(c.args[1]);
+  const newLen = run.buffer.length + headRoom;
+  if (c.args[2] !== 0n || newLen > BPF_SKB_MAX_LEN || newLen > 0xffffffff) return u64(-EINVAL);
+  run.buffer.insert(0, headRoom);
+  run.state.networkOffset += headRoom;
+  return 0n;
+}
+
+/**
+ * bpf_skb_adjust_room(skb, len_diff, mode, flags) (50): grows or shrinks room at the MAC header
+ * end (BPF_ADJ_ROOM_MAC) or after the base L3 header (BPF_ADJ_ROOM_NET) of an IPv4 or IPv6 skb.
+ * Checks in kernel order: unknown flags -EINVAL, |len_diff| > 0xfff -EFAULT, other protocols
+ * -ENOTSUPP, unknown mode -ENOTSUPP, decap flags when growing -EINVAL, shrinking below the
+ * minimum L3 length or growing past BPF_SKB_MAX_LEN -ENOTSUPP; then the encap checks of
+ * bpf_skb_net_grow. New bytes are zero. Encap flags set skb->encapsulation and, with an L3 flag
+ * of the other family, skb->protocol; decap flags switch skb->protocol back.
+ */
+function skbAdjustRoom(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_adjust_room', TC, c.args[0]);
+  const lenDiff = s32(c.args[1]);
+  const mode = u32(c.args[2]);
+  const flags = c.args[3];
+  const s = run.state;
+  const abs = Math.abs(lenDiff);
+  const shrink = lenDiff < 0;
+  let lenMin = netBaseLen(s.protocol);
+  if (flags & ~(BPF_F_ADJ_ROOM_MASK | BPF_F_ADJ_ROOM_NO_CSUM_RESET)) return u64(-EINVAL);
+  if (abs > 0xfff) return u64(-EFAULT);
+  if (s.protocol !== ETH_P_IP && s.protocol !== ETH_P_IPV6) return u64(-ENOTSUPP);
+  let off = s.networkOffset; // skb_mac_header_len: the MAC header starts at data for tc
+  if (mode === BPF_ADJ_ROOM_NET) off += netBaseLen(s.protocol);
+  else if (mode !== BPF_ADJ_ROOM_MAC) return u64(-ENOTSUPP);
+  const decap = flags & BPF_F_ADJ_ROOM_DECAP_L3_MASK;
+  if (decap) {
+    if (!shrink) return u64(-EINVAL);
+    if (decap === BPF_F_ADJ_ROOM_DECAP_L3_IPV4) lenMin = 20;
+    else if (decap === BPF_F_ADJ_ROOM_DECAP_L3_IPV6) lenMin = 40;
+    else return u64(-EINVAL);
+  }
+  const lenCur = run.buffer.length - s.networkOffset;
+  if ((shrink && (abs >= lenCur || lenCur - abs < lenMin)) || (!shrink && run.buffer.length + abs > BPF_SKB_MAX_LEN)) {
+    return u64(-ENOTSUPP);
+  }
+  if (shrink) {
+    // bpf_skb_net_shrink
+    if (flags & ~(BPF_F_ADJ_ROOM_FIXED_GSO | BPF_F_ADJ_ROOM_DECAP_L3_MASK | BPF_F_ADJ_ROOM_NO_CSUM_RESET)) return u64(-EINVAL);
+    if (off + abs > run.buffer.length) return u64(-EFAULT);
+    run.buffer.remove(off, abs);
+    if (s.protocol === ETH_P_IP && decap === BPF_F_ADJ_ROOM_DECAP_L3_IPV6) s.protocol = ETH_P_IPV6;
+    else if (s.protocol === ETH_P_IPV6 && decap === BPF_F_ADJ_ROOM_DECAP_L3_IPV4) s.protocol = ETH_P_IP;
+  } else {
+    // bpf_skb_net_grow
+    const encap = (flags & BPF_F_ADJ_ROOM_ENCAP_L3_MASK) !== 0n;
+    const innerMacLen = Number((flags >> BPF_ADJ_ROOM_ENCAP_L2_SHIFT) & 0xffn);
+    if (encap) {
+      if (flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 && flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV6) return u64(-EINVAL);
+      if (flags & BPF_F_ADJ_ROOM_ENCAP_L4_GRE && flags & BPF_F_ADJ_ROOM_ENCAP_L4_UDP) return u64(-EINVAL);
+      if (flags & BPF_F_ADJ_ROOM_ENCAP_L2_ETH && innerMacLen < ETH_HLEN) return u64(-EINVAL);
+      if (s.encapsulation) return u64(-EALREADY);
+      if (innerMacLen > abs) return u64(-EINVAL);
+    }
+    run.buffer.insert(off, abs);
+    if (encap) {
+      s.encapsulation = true;
+      if (s.protocol === ETH_P_IP && flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV6) s.protocol = ETH_P_IPV6;
+      else if (s.protocol === ETH_P_IPV6 && flags & BPF_F_ADJ_ROOM_ENCAP_L3_IPV4) s.protocol = ETH_P_IP;
+    }
+  }
+  // __skb_reset_checksum_unnecessary unless BPF_F_ADJ_ROOM_NO_CSUM_RESET: CHECKSUM_UNNECESSARY
+  // becomes CHECKSUM_NONE; bpfbed's received skbs are CHECKSUM_NONE already.
+  run.refresh();
+  return 0n;
+}
+
+// ---- redirects ----
+
+/**
+ * bpf_redirect(ifindex, flags) (23). tc: flags other than BPF_F_INGRESS give TC_ACT_SHOT, else
+ * the target is recorded and TC_ACT_REDIRECT returned. XDP (bpf_xdp_redirect): any flag gives
+ * XDP_ABORTED, else XDP_REDIRECT.
+ */
+function redirect(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'redirect', ['tc', 'xdp'] as const);
+  const ifindex = u32(c.args[0]);
+  const flags = c.args[1];
+  if (a.kind === 'xdp') {
+    if (flags !== 0n) return BigInt(XDP_ABORTED);
+    a.record.redirect = { kind: 'redirect', ifindex, flags, ingress: false };
+    return BigInt(XDP_REDIRECT);
+  }
+  if (flags & ~BPF_F_INGRESS) return BigInt(TC_ACT.TC_ACT_SHOT);
+  a.record.redirect = { kind: 'redirect', ifindex, flags, ingress: (flags & BPF_F_INGRESS) !== 0n };
+  return BigInt(TC_ACT.TC_ACT_REDIRECT);
+}
+
+/**
+ * bpf_redirect_neigh(ifindex, params, plen, flags) (152): flags must be 0 and plen 0 or at least
+ * sizeof(struct bpf_redir_neigh) (20), else TC_ACT_SHOT; egress of `ifindex` with a neighbour
+ * lookup (of params' next hop when given).
+ */
+function redirectNeigh(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'redirect_neigh', TC);
+  const ifindex = u32(c.args[0]);
+  const plen = s32(c.args[2]);
+  if ((plen !== 0 && plen < 20) || c.args[3] !== 0n) return BigInt(TC_ACT.TC_ACT_SHOT);
+  const rec: RedirectRecord = { kind: 'redirect_neigh', ifindex, flags: 0n, ingress: false };
+  if (plen !== 0 && c.args[1] !== 0n) {
+    const p = memArg(host.machine, 'redirect_neigh', 'params (r2)', c.args[1], 20, false);
+    const b = host.machine.bytes();
+    const family = b[p + 16] | (b[p + 17] << 8) | (b[p + 18] << 16) | (b[p + 19] << 24);
+    rec.nexthop = { family, address: family === 10 ? b.slice(p, p + 16) : b.slice(p, p + 4) };
+  }
+  a.record.redirect = rec;
+  return BigInt(TC_ACT.TC_ACT_REDIRECT);
+}
+
+/** bpf_redirect_peer(ifindex, flags) (155): flags must be 0 (else TC_ACT_SHOT); ingress of the peer device. */
+function redirectPeer(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'redirect_peer', TC);
+  if (c.args[1] !== 0n) return BigInt(TC_ACT.TC_ACT_SHOT);
+  a.record.redirect = { kind: 'redirect_peer', ifindex: u32(c.args[0]), flags: 0n, ingress: true };
+  return BigInt(TC_ACT.TC_ACT_REDIRECT);
+}
+
+/**
+ * bpf_clone_redirect(skb, ifindex, flags) (13): flags other than BPF_F_INGRESS or an unknown
+ * device give -EINVAL; a copy of the packet as it is now goes to the device, the program goes on.
+ */
+function cloneRedirect(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'clone_redirect', TC, c.args[0]);
+  const ifindex = u32(c.args[1]);
+  const flags = c.args[2];
+  if (flags & ~BPF_F_INGRESS) return u64(-EINVAL);
+  if (host.deviceExists && !host.deviceExists(ifindex)) return u64(-EINVAL);
+  a.record.clones.push({ ifindex, ingress: (flags & BPF_F_INGRESS) !== 0n, data: a.run.buffer.bytes() });
+  a.run.refresh();
+  return 0n;
+}
+
+/**
+ * bpf_redirect_map(map, key, flags) (51), XDP (__bpf_xdp_redirect_map): flags beyond the low two
+ * bits (the action on a failed lookup) and the map's own (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
+ * for DEVMAP / DEVMAP_HASH) give XDP_ABORTED; an empty slot gives `flags & 3` unless
+ * BPF_F_BROADCAST; else XDP_REDIRECT with the target recorded.
+ */
+function redirectMap(host: PacketHelperHost, c: HelperCall): bigint {
+  const a = need(host, 'redirect_map', ['xdp'] as const);
+  const map = host.mapByHandle(c.args[0]);
+  if (!map) throw new Error(`bpf_redirect_map: r1 = ${hex(c.args[0])} is not a map`);
+  const DEVMAP = 14;
+  const DEVMAP_HASH = 25;
+  const CPUMAP = 16;
+  const XSKMAP = 17;
+  if (![DEVMAP, DEVMAP_HASH, CPUMAP, XSKMAP].includes(map.type)) {
+    throw new Error(`bpf_redirect_map: map ${map.name} (type ${map.type}) is not a DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP (the verifier would reject the call)`);
+  }
+  const flags = c.args[2];
+  const actionMask = 3n;
+  const flagMask = map.type === DEVMAP || map.type === DEVMAP_HASH ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0n;
+  if (flags & ~(actionMask | flagMask)) return BigInt(XDP_ABORTED);
+  const key = u32(c.args[1]);
+  const target = lookupTarget(host, map, key);
+  if (target === undefined && !(flags & BPF_F_BROADCAST)) {
+    a.record.redirect = undefined;
+    return flags & actionMask;
+  }
+  a.record.redirect = {
+    kind: 'redirect_map',
+    ifindex: key,
+    flags: flags & BPF_F_BROADCAST ? flags : 0n,
+    ingress: false,
+    map: { name: map.name, type: map.type, id: map.id, key },
+    target,
+  };
+  return BigInt(XDP_REDIRECT);
+}
+
+function lookupTarget(host: PacketHelperHost, map: BpfMap, key: number): unknown {
+  if (host.redirectTarget) return host.redirectTarget(map, key);
+  const k = new Uint8Array(map.keySize);
+  new DataView(k.buffer).setUint32(0, key, true);
+  const v = map.read(k);
+  if (!v) return undefined;
+  // A DEVMAP / CPUMAP value starts with the ifindex / queue size; an all-zero slot is empty.
+  return v.some((b) => b !== 0) ? v : undefined;
+}
+
+// ---- XDP layout ----
+
+/**
+ * bpf_xdp_adjust_head(xdp, offset) (44): data may move between the end of the xdp_frame area
+ * (plus the metadata) at the start of the headroom and data_end - ETH_HLEN (-EINVAL); the
+ * metadata moves along.
+ */
+function xdpAdjustHead(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'xdp_adjust_head', ['xdp'] as const, c.args[0]);
+  const offset = s32(c.args[1]);
+  const b = run.buffer;
+  const dataRel = dataFromHardStart(b) + offset; // new data offset from data_hard_start
+  if (dataRel < XDP_FRAME_STRUCT_SIZE + b.metaLength || offset > b.length - ETH_HLEN) return u64(-EINVAL);
+  b.moveData(offset, true);
+  return 0n;
+}
+
+/** Offset of data from data_hard_start (the buffer's headroom ends at data_meta). */
+function dataFromHardStart(b: XdpRun['buffer']): number {
+  return b.headroom + b.metaLength;
+}
+
+/**
+ * bpf_xdp_adjust_meta(xdp, offset) (54): data_meta moves by offset, staying between the end of
+ * the xdp_frame area and data (-EINVAL); the metadata length must be a multiple of 4 and at
+ * most 255 bytes (xdp_metalen_invalid: -EACCES).
+ */
+function xdpAdjustMeta(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'xdp_adjust_meta', ['xdp'] as const, c.args[0]);
+  const offset = s32(c.args[1]);
+  const b = run.buffer;
+  const metaRel = b.headroom + offset; // new data_meta from data_hard_start
+  const metaLen = b.metaLength - offset;
+  if (metaRel < XDP_FRAME_STRUCT_SIZE || metaLen < 0) return u64(-EINVAL);
+  if (metaLen % 4 !== 0 || metaLen > 255) return u64(-EACCES);
+  b.setMetaLength(metaLen);
+  return 0n;
+}
+
+/**
+ * bpf_xdp_adjust_tail(xdp, offset) (65): data_end may move up to the frame's end minus the
+ * skb_shared_info tailroom, and not below data + ETH_HLEN (-EINVAL); grown bytes are zeroed.
+ */
+function xdpAdjustTail(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'xdp_adjust_tail', ['xdp'] as const, c.args[0]);
+  const offset = s32(c.args[1]);
+  const b = run.buffer;
+  const endRel = dataFromHardStart(b) + b.length + offset;
+  if (endRel > run.hardEndOffset) return u64(-EINVAL);
+  if (b.length + offset < ETH_HLEN) return u64(-EINVAL);
+  b.moveEnd(offset);
+  return 0n;
+}
+
+// ---- tunnel metadata ----
+
+/**
+ * bpf_skb_get_tunnel_key(skb, to, size, flags) (20): the skb's tunnel info (remote = the outer
+ * source, local = the outer destination, host-order IPv4 and id). -EINVAL without tunnel info
+ * or with unknown flags, -EPROTO for the wrong family, -EINVAL for an unknown size; `to` is
+ * zeroed on error.
+ */
+function skbGetTunnelKey(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_get_tunnel_key', TC, c.args[0]);
+  const size = u32(c.args[2]);
+  const flags = c.args[3];
+  const m = host.machine;
+  const to = memArg(m, 'skb_get_tunnel_key', 'to (r2)', c.args[1], size, true);
+  const info = run.state.tunnel;
+  const fail = (err: number) => {
+    m.bytes().fill(0, to, to + size);
+    return u64(-err);
+  };
+  if (!info || flags & ~(BPF_F_TUNINFO_IPV6 | BPF_F_TUNINFO_FLAGS)) return fail(EINVAL);
+  const wantV6 = (flags & BPF_F_TUNINFO_IPV6) !== 0n;
+  if (info.ipv6 !== wantV6) return fail(EPROTO);
+  if (size !== BPF_TUNNEL_KEY_SIZE) {
+    if (size === 8) {
+      if (info.ipv6) return fail(EINVAL);
+    } else if (![22, 24, 28].includes(size)) return fail(EINVAL);
+  }
+  const key = new Uint8Array(BPF_TUNNEL_KEY_SIZE);
+  const dv = new DataView(key.buffer);
+  dv.setUint32(0, Number(BigInt.asUintN(32, info.id)), true);
+  dv.setUint8(20, info.tos);
+  dv.setUint8(21, info.ttl);
+  if (flags & BPF_F_TUNINFO_FLAGS) dv.setUint16(22, tunnelFlagsBe16(info), true);
+  if (info.ipv6) {
+    key.set(info.src.subarray(0, 16), 4);
+    key.set(info.dst.subarray(0, 16), 28);
+    dv.setUint32(24, info.label >>> 0, true);
+  } else {
+    dv.setUint32(4, new DataView(info.src.buffer, info.src.byteOffset).getUint32(0, false), true);
+    dv.setUint32(28, new DataView(info.dst.buffer, info.dst.byteOffset).getUint32(0, false), true);
+  }
+  m.bytes().set(key.subarray(0, size), to);
+  return 0n;
+}
+
+/** ip_tunnel_flags_to_be16 (include/net/ip_tunnels.h): TUNNEL_CSUM 0x01, KEY 0x04, SEQ 0x08, DONT_FRAGMENT 0x0100, NOCACHE 0x2000. */
+function tunnelFlagsBe16(info: TunnelInfo): number {
+  let f = 0;
+  if (info.flags.csum) f |= 0x01;
+  if (info.flags.key) f |= 0x04;
+  if (info.flags.seq) f |= 0x08;
+  if (info.flags.dontFragment) f |= 0x0100;
+  if (info.flags.noCache) f |= 0x2000;
+  return ((f & 0xff) << 8) | (f >> 8);
+}
+
+/**
+ * bpf_skb_set_tunnel_key(skb, from, size, flags) (21): attaches TX tunnel info for a collect_md
+ * device (remote = the outer destination, local = the outer source). Unknown flags or size,
+ * an IPv4 key with a label, or a non-zero tunnel_ext give -EINVAL.
+ */
+function skbSetTunnelKey(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_set_tunnel_key', TC, c.args[0]);
+  const size = u32(c.args[2]);
+  const flags = c.args[3];
+  if (flags & ~(BPF_F_TUNINFO_IPV6 | BPF_F_ZERO_CSUM_TX | BPF_F_DONT_FRAGMENT | BPF_F_SEQ_NUMBER | BPF_F_NO_TUNNEL_KEY)) return u64(-EINVAL);
+  if (size !== BPF_TUNNEL_KEY_SIZE && !TUNNEL_KEY_COMPAT_SIZES.includes(size)) return u64(-EINVAL);
+  const from = memArg(host.machine, 'skb_set_tunnel_key', 'from (r2)', c.args[1], size, false);
+  const key = new Uint8Array(BPF_TUNNEL_KEY_SIZE);
+  key.set(host.machine.bytes().subarray(from, from + size));
+  const dv = new DataView(key.buffer);
+  const v6 = (flags & BPF_F_TUNINFO_IPV6) !== 0n;
+  const label = dv.getUint32(24, true);
+  if ((!v6 && label) || dv.getUint16(22, true)) return u64(-EINVAL);
+  const v4 = (at: number) => {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, dv.getUint32(at, true), false);
+    return out;
+  };
+  run.state.tunnel = {
+    mode: 'tx',
+    ipv6: v6,
+    id: BigInt(dv.getUint32(0, true)),
+    dst: v6 ? key.slice(4, 20) : v4(4),
+    src: v6 ? key.slice(28, 44) : v4(28),
+    tos: key[20],
+    ttl: key[21],
+    label: v6 ? label & 0xfffff : 0,
+    flags: {
+      noCache: true,
+      dontFragment: (flags & BPF_F_DONT_FRAGMENT) !== 0n,
+      csum: !(flags & BPF_F_ZERO_CSUM_TX),
+      seq: (flags & BPF_F_SEQ_NUMBER) !== 0n,
+      key: !(flags & BPF_F_NO_TUNNEL_KEY),
+    },
+    options: new Uint8Array(0),
+  };
+  return 0n;
+}
+
+/**
+ * bpf_skb_get_tunnel_opt(skb, opt, size) (29): copies the options; returns their length,
+ * -ENOENT without tunnel info, -ENOMEM (and zeroes `opt`) when size is smaller than the options.
+ */
+function skbGetTunnelOpt(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_get_tunnel_opt', TC, c.args[0]);
+  const size = u32(c.args[2]);
+  const m = host.machine;
+  const to = memArg(m, 'skb_get_tunnel_opt', 'opt (r2)', c.args[1], size, true);
+  const info = run.state.tunnel;
+  if (!info) return u64(-ENOENT);
+  if (size < info.options.length) {
+    m.bytes().fill(0, to, to + size);
+    return u64(-ENOMEM);
+  }
+  m.bytes().fill(0, to, to + size);
+  m.bytes().set(info.options, to);
+  return BigInt(info.options.length);
+}
+
+/**
+ * bpf_skb_set_tunnel_opt(skb, opt, size) (30): only after bpf_skb_set_tunnel_key in the same
+ * run and with a size that is a multiple of 4 (-EINVAL); at most IP_TUNNEL_OPTS_MAX (-ENOMEM).
+ */
+function skbSetTunnelOpt(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_set_tunnel_opt', TC, c.args[0]);
+  const size = u32(c.args[2]);
+  const info = run.state.tunnel;
+  if (!info || info.mode !== 'tx' || size % 4 !== 0) return u64(-EINVAL);
+  if (size > IP_TUNNEL_OPTS_MAX) return u64(-ENOMEM);
+  const from = memArg(host.machine, 'skb_set_tunnel_opt', 'opt (r2)', c.args[1], size, false);
+  info.options = host.machine.bytes().slice(from, from + size);
+  return 0n;
+}
+
+/** The helpers of this module by kernel helper number. */
+export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: HelperCall) => bigint> = new Map([
+  [9, skbStoreBytes],
+  [10, l3Csum],
+  [11, l4Csum],
+  [13, cloneRedirect],
+  [17, getCgroupClassid],
+  [20, skbGetTunnelKey],
+  [21, skbSetTunnelKey],
+  [23, redirect],
+  [26, skbLoadBytes],
+  [28, csumDiffHelper],
+  [29, skbGetTunnelOpt],
+  [30, skbSetTunnelOpt],
+  [31, skbChangeProto],
+  [32, skbChangeType],
+  [34, getHashRecalc],
+  [38, skbChangeTail],
+  [39, skbPullData],
+  [43, skbChangeHead],
+  [44, xdpAdjustHead],
+  [46, getSocketCookie],
+  [50, skbAdjustRoom],
+  [51, redirectMap],
+  [54, xdpAdjustMeta],
+  [65, xdpAdjustTail],
+  [152, redirectNeigh],
+  [155, redirectPeer],
+]);
+
+/** The packet helpers as Machine host helpers bound to `host`. */
+export function packetHelpers(host: PacketHelperHost): Map<number, HostHelper> {
+  const out = new Map<number, HostHelper>();
+  for (const [id, fn] of PACKET_HELPERS) out.set(id, (c) => fn(host, c));
+  return out;
+}
