@@ -88,6 +88,10 @@ export function createMap(mem: MapMemory, def: MapDefinition, opts: CreateMapOpt
   const ctx: MapContext = { mem, nrCpus };
   const resolver: FdResolver = { mapById: (id) => registry.byId(id), progExists: opts.progExists };
   const T = BPF_MAP_TYPE;
+  // map_check_btf (kernel/bpf/syscall.c): a bpf_spin_lock only in hash and array values.
+  if (def.spinLockOffset !== undefined && def.type !== T.BPF_MAP_TYPE_HASH && def.type !== T.BPF_MAP_TYPE_ARRAY) {
+    throw new MapDefinitionError(def, 'a bpf_spin_lock is only allowed in the values of hash and array maps');
+  }
   let map: MapBase;
   switch (def.type) {
     case T.BPF_MAP_TYPE_ARRAY:

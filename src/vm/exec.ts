@@ -1,6 +1,6 @@
 // Runs raw bytecode the way uBPF's ubpf_test does: r1 = pointer to a copy of the input memory
-// (a read/write 'mem' region), r2 = its length, r10 = the stack. Used by `bpfbed exec` and by
-// the ISA conformance suite.
+// (a read/write 'mem' region), r2 = its length, r10 = the stack; legacy LD_ABS/LD_IND read that
+// memory as their packet. Used by `bpfbed exec` and by the ISA conformance suite.
 import { decodeInsns } from '../asm/insn.js';
 import { Machine } from './machine.js';
 import type { Fault, HostHelper } from './types.js';
@@ -32,13 +32,15 @@ export async function execRaw(code: Uint8Array, mem: Uint8Array, opts: ExecRawOp
   const prog = machine.loadProgram(insns, { name: 'exec', helpers: new Set(helpers.keys()) });
   let memOff = 0;
   let r1 = 0n;
+  let region: number | undefined;
   if (mem.length > 0) {
     memOff = machine.alloc(mem.length, 8);
     machine.bytes().set(mem, memOff);
-    machine.addRegion(memOff, mem.length, { kind: 'mem', name: 'mem', read: true, write: true });
+    region = machine.addRegion(memOff, mem.length, { kind: 'mem', name: 'mem', read: true, write: true });
     r1 = machine.toVirtual(memOff);
   }
-  const result = machine.run(prog, [r1, BigInt(mem.length)], { budget: opts.budget });
+  // Legacy LD_ABS / LD_IND read the same memory as their packet, as in bpf_conformance.
+  const result = machine.run(prog, [r1, BigInt(mem.length)], { budget: opts.budget, ldAbsRegion: region });
   const out = mem.length > 0 ? machine.bytes().slice(memOff, memOff + mem.length) : new Uint8Array(0);
   const ret: ExecRawResult = { r0: result.r0, insnCount: result.insnCount, mem: out };
   if (result.fault) ret.fault = result.fault;

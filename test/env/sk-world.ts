@@ -4,7 +4,7 @@ import type { EnvironmentSpec } from '../../src/env/environment.js';
 import type { SocketStateData } from '../../src/env/types.js';
 
 export const sockWorld: EnvironmentSpec = {
-  devices: [{ name: 'dummy0', ifindex: 2, addrs: ['10.0.0.1/32', '10.0.0.9/32', 'fd00::1/128', 'fd00::9/128'] }],
+  devices: [{ name: 'veth0', ifindex: 2, addrs: ['10.0.0.1/32', '10.0.0.9/32', 'fd00::1/128', 'fd00::9/128'] }],
   sockets: [
     { protocol: 'tcp', local: '0.0.0.0:80' },
     { protocol: 'tcp', local: '10.0.0.1:80' },

@@ -9,6 +9,7 @@
 //   dump                    the keys present, sorted
 import { createMap } from '../../src/maps/registry.js';
 import type { BpfMap } from '../../src/maps/types.js';
+import { BPF_MAP_TYPE } from '../../src/maps/uapi.js';
 import { Machine } from '../../src/vm/machine.js';
 
 export async function runLruScript(script: string, nrCpus: number): Promise<string> {
@@ -53,7 +54,7 @@ export async function runLruScript(script: string, nrCpus: number): Promise<stri
         break;
       case 'su': {
         const key = arg();
-        const value = new Uint8Array(8 * (map!.valueSize === 8 && (map!.type === 10) ? nrCpus : 1));
+        const value = new Uint8Array(map!.type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH ? 8 * nrCpus : 8);
         new DataView(value.buffer).setUint32(0, key, true);
         const k = new Uint8Array(4);
         new DataView(k.buffer).setUint32(0, key, true);

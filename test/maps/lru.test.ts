@@ -50,8 +50,9 @@ describe('LRU hash maps (common LRU)', () => {
   it('LRU updates refuse BPF_F_LOCK and unknown flags with -EINVAL', async () => {
     expect(await runLruScript('create 9 8 0 u 1 4 u 1 0 u 1 2 dump', 2)).toBe('-22 0 0 \nkeys: 1\n');
     const { make } = await env();
-    const m = make(def('lru_hash', { valueSize: 8, spinLockOffset: 0 }));
+    const m = make(def('lru_hash', { valueSize: 8 }));
     expect(m.update(u32(1), u64(1), BPF_F_LOCK)).toBe(-EINVAL);
+    expect(() => make(def('lru_hash', { valueSize: 8, spinLockOffset: 0 }))).toThrow(/bpf_spin_lock is only allowed in the values of hash and array maps/);
   });
 });
 

@@ -56,6 +56,11 @@ describe('summarizePacket', () => {
     expect(summaries('geneve.pcap')[0]).toBe('192.168.1.1:50000 → 192.168.1.2:6081 Geneve vni=4660 [inner: 10.0.0.1 → 10.0.0.2 ICMP echo request id=1 seq=1]');
   });
 
+  it('says which fragment a packet is', () => {
+    expect(summaries('ipv4-fragments.pcap')).toEqual(['10.0.0.1:7000 → 10.96.0.10:7001 UDP len=40', '10.0.0.1 → 10.96.0.10 IPv4 fragment offset=24']);
+    expect(summaries('ipv6-ext.pcap')[1]).toBe('[fd00::1]:5000 → [fd00::2]:6000 UDP len=24');
+  });
+
   it('notes bad checksums and malformed packets', () => {
     expect(summaries('bad-checksums.pcap').slice(0, 4)).toEqual([
       '10.0.0.1:51234 → 10.96.0.10:80 TCP [SYN] seq=1000 win=64240 (bad ip checksum)',

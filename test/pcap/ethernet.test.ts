@@ -43,6 +43,17 @@ describe('toEthernetFrame', () => {
     expect(getField(decodePacket(frame), 'ip.src')?.value).toBe('10.0.0.1');
   });
 
+  it('takes the EtherType and source MAC from a cooked v2 header (tcpdump -i any)', () => {
+    const [request, reply] = packets('linux-sll2.pcap');
+    const out = decodePacket(toEthernetFrame(request));
+    expect(out.malformed).toBeUndefined();
+    expect(getField(out, 'udp.dstport')?.value).toBe(9997);
+    expect(getField(out, 'udp.checksum')?.status).toBe('good');
+    // The request came from 10.231.0.1 on the veth whose MAC the script set.
+    expect(getField(out, 'eth.src')?.value).toBe('02:00:0a:e7:00:01');
+    expect(getField(decodePacket(toEthernetFrame(reply)), 'ip.src')?.value).toBe('10.231.0.2');
+  });
+
   it('turns both interfaces of a two-link-type pcapng into the same frame but for the MACs', () => {
     const all = packets('two-interfaces.pcapng');
     const eth = toEthernetFrame(all.find((p) => p.linkType === 1)!);

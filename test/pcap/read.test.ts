@@ -44,6 +44,7 @@ describe('classic pcap', () => {
     ['ipv4-linktype.pcap', 228],
     ['null-loopback.pcap', 0],
     ['linux-sll.pcap', 113],
+    ['linux-sll2.pcap', 276],
   ])('%s carries link type %i on every packet', (file, linkType) => {
     const result = readCapture(readFixture(file));
     expect(result.error).toBeUndefined();

@@ -1,13 +1,16 @@
 // Differential check against libbpf itself: `bpftool -d prog loadall` logs how libbpf
 // links each program ("added N insns from sub-prog 'x'", "... points to subprog 'x'
-// (now at N offset)"). Needs root and bpftool, so it runs only with BPFBED_KERNEL=1.
+// (now at N offset)"). Needs root, BPF and bpftool; skipped (saying why) where they are missing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { kernelAvailable } from '../../src/node/kernel.js';
 import { loadObject } from '../../src/loader/object.js';
-import { fixtureBytes, repoPath, type Fixture } from './fixtures.js';
+import { fixtureBytes, repoPath, type Fixture } from '../loader/fixtures.js';
 
-const enabled = process.env.BPFBED_KERNEL === '1' && process.getuid?.() === 0;
+const kernel = kernelAvailable();
+const enabled = kernel.ok && spawnSync('bpftool', ['version']).status === 0;
+if (!enabled) console.log(`loader linking vs libbpf: skipped (${kernel.why ?? 'bpftool not found'})`);
 
 interface LibbpfLink {
   /** Sub-programs appended, in order. */

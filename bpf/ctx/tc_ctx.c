@@ -1,0 +1,170 @@
+// Test programs for src/ctx/skb.ts and src/helpers/packet-helpers.ts, compared with
+// BPF_PROG_TEST_RUN by test/ctx (see test/ctx/kernel-cases.ts for the recorded answers).
+//
+// tc_fields: copies __sk_buff fields into the packet after the Ethernet header and writes the
+// writable ones, so data_out and ctx_out show what the program saw and left.
+// tc_ops: one packet helper per run, chosen by cb[0] (args in cb[1], flags in cb[2]/cb[3]);
+// returns 1000 + the helper's return value and stores data_end - data in cb[4].
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+SEC("tc")
+int tc_fields(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 *out = data + 14;
+
+	if ((void *)(out + 20) > data_end)
+		return TC_ACT_SHOT;
+	out[0] = skb->len;
+	out[1] = skb->pkt_type;
+	out[2] = skb->mark;
+	out[3] = skb->queue_mapping;
+	out[4] = skb->protocol;
+	out[5] = skb->vlan_present;
+	out[6] = skb->priority;
+	out[7] = skb->ingress_ifindex;
+	out[8] = skb->ifindex;
+	out[9] = skb->tc_index;
+	out[10] = skb->cb[0];
+	out[11] = skb->hash;
+	out[12] = skb->tc_classid;
+	out[13] = skb->wire_len;
+	out[14] = skb->gso_segs;
+	out[15] = skb->gso_size;
+	out[16] = (__u32)skb->tstamp;
+	out[17] = (__u32)skb->hwtstamp;
+	out[18] = (__u32)(skb->data_end - skb->data);
+	out[19] = *(volatile __u8 *)((void *)skb + 17); // a narrow load of protocol's second byte
+
+	skb->mark = skb->mark + 0x11;
+	skb->priority = 7;
+	skb->tc_index = 0x12345;
+	skb->tc_classid = 0xabcdef;
+	skb->queue_mapping = 3;
+	skb->cb[1] = 0xdeadbeef;
+	skb->cb[4] = skb->len;
+	skb->tstamp = 123456789;
+	return TC_ACT_OK;
+}
+
+struct redir_neigh {
+	__u32 ip[4];
+	__u32 family;
+};
+
+SEC("tc")
+int tc_ops(struct __sk_buff *skb)
+{
+	__u32 op = skb->cb[0];
+	__s32 arg = skb->cb[1];
+	__u64 flags = ((__u64)skb->cb[3] << 32) | skb->cb[2];
+	long rc = -1;
+	__u8 buf[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+	switch (op) {
+	case 1:
+		rc = bpf_skb_change_tail(skb, arg, flags);
+		break;
+	case 2:
+		rc = bpf_skb_change_head(skb, arg, flags);
+		break;
+	case 3:
+		rc = bpf_skb_adjust_room(skb, arg, BPF_ADJ_ROOM_MAC, flags);
+		break;
+	case 4:
+		rc = bpf_skb_adjust_room(skb, arg, BPF_ADJ_ROOM_NET, flags);
+		break;
+	case 5:
+		rc = bpf_skb_change_proto(skb, bpf_htons(arg), flags);
+		break;
+	case 6:
+		rc = bpf_skb_pull_data(skb, arg);
+		break;
+	case 7:
+		rc = bpf_skb_change_type(skb, arg);
+		break;
+	case 8:
+		rc = bpf_skb_store_bytes(skb, arg, buf, sizeof(buf), flags);
+		break;
+	case 9:
+		rc = bpf_skb_load_bytes(skb, arg, buf, sizeof(buf));
+		skb->cb[2] = buf[0] | buf[1] << 8 | buf[2] << 16 | buf[3] << 24;
+		break;
+	case 10:
+		rc = bpf_redirect(arg, flags);
+		break;
+	case 11:
+		rc = bpf_redirect_peer(arg, flags);
+		break;
+	case 12: {
+		struct redir_neigh nh = { .ip = { 0x0100000a }, .family = 2 };
+		if (flags & 1)
+			rc = bpf_redirect_neigh(arg, (void *)&nh, sizeof(nh), flags >> 1);
+		else
+			rc = bpf_redirect_neigh(arg, 0, 0, flags >> 1);
+		break;
+	}
+	case 13:
+		rc = bpf_skb_adjust_room(skb, arg, flags >> 32, flags & 0xffffffff);
+		break;
+	case 14:
+		rc = bpf_skb_change_tail(skb, arg, 0);
+		if (!rc)
+			rc = bpf_skb_change_head(skb, 4, 0);
+		break;
+	case 15:
+		rc = bpf_l3_csum_replace(skb, arg, 0x0100000a, 0x0200000a, flags);
+		break;
+	case 16:
+		rc = bpf_l4_csum_replace(skb, arg, 0x0100000a, 0x0200000a, flags);
+		break;
+	case 17:
+		rc = bpf_get_socket_cookie(skb) != 0;
+		break;
+	case 18:
+		rc = bpf_get_cgroup_classid(skb);
+		break;
+	}
+	skb->cb[4] = (__u32)(skb->data_end - skb->data);
+	return 1000 + rc;
+}
+
+struct tun_out {
+	__u32 w[11];
+};
+
+// Sets a tunnel key from cb[] and reads it back with the flags in cb[3] (get_tunnel_key), then
+// copies the key into the packet after the Ethernet header.
+SEC("tc")
+int tc_tunnel(struct __sk_buff *skb)
+{
+	struct bpf_tunnel_key key = {};
+	struct bpf_tunnel_key back = {};
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	long rc, rc2, rc3;
+	__u8 opt[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+
+	key.tunnel_id = 0x123456;
+	key.remote_ipv4 = 0x0a000001;
+	key.local_ipv4 = 0x0a000002;
+	key.tunnel_tos = 4;
+	key.tunnel_ttl = 64;
+	rc = bpf_skb_set_tunnel_key(skb, &key, skb->cb[0] ? skb->cb[0] : sizeof(key), skb->cb[1]);
+	rc2 = bpf_skb_set_tunnel_opt(skb, opt, skb->cb[2]);
+	rc3 = bpf_skb_get_tunnel_key(skb, &back, sizeof(back), skb->cb[3]);
+	skb->cb[0] = rc;
+	skb->cb[1] = rc2;
+	skb->cb[2] = rc3;
+	if (data + 14 + sizeof(back) > data_end)
+		return TC_ACT_SHOT;
+	__builtin_memcpy(data + 14, &back, sizeof(back));
+	return TC_ACT_OK;
+}
+
+char _license[] SEC("license") = "GPL";
