@@ -130,12 +130,7 @@ function storeSized(at: usize, size: i32, v: u64): void {
 }
 
 /** Load outside the cached region: search, check, handle the context, refill the cache. */
-@inline
 function slowLoad(off: u64, size: i32): u64 {
-  return slowLoadImpl(off, size);
-}
-
-function slowLoadImpl(off: u64, size: i32): u64 {
   const e = findRegion(off, size, false);
   if (e == 0) return 0;
   const lo = <u64>load<u32>(e);
@@ -159,6 +154,7 @@ function slowLoadImpl(off: u64, size: i32): u64 {
   return loadSized(<usize>off, size);
 }
 
+/** Store outside the cached region: search, check the context table, refill the cache. */
 function slowStore(off: u64, size: i32, v: u64): void {
   const e = findRegion(off, size, true);
   if (e == 0) return;
@@ -350,8 +346,8 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
       case A.AND64_X: setReg(d, reg(d) & reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
       case A.XOR64_K: setReg(d, reg(d) ^ load<u64>(p, A.REC_IMM)); pc++; break;
       case A.XOR64_X: setReg(d, reg(d) ^ reg(<usize>load<u8>(p, A.REC_SRC))); pc++; break;
-      // Shift counts are masked to 63 (wasm i64.shl/shr mask the same way), as the kernel
-      // interpreter does (core.c ALU64_LSH_X: DST = DST << SRC with the JITs masking).
+      // Shift counts are masked as the kernel interpreter does (core.c, SHT(): "DST = DST OP
+      // (SRC & 63)" and "(u32) DST OP ((u32) SRC & 31)"); wasm shifts mask the same way.
       case A.LSH64_K: setReg(d, reg(d) << (load<u64>(p, A.REC_IMM) & 63)); pc++; break;
       case A.LSH64_X: setReg(d, reg(d) << (reg(<usize>load<u8>(p, A.REC_SRC)) & 63)); pc++; break;
       case A.RSH64_K: setReg(d, reg(d) >> (load<u64>(p, A.REC_IMM) & 63)); pc++; break;
@@ -531,6 +527,34 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
         prog = load<i32>(f, 4);
         code = progCode(prog);
         popFrame(depth);
+        break;
+      }
+
+      // ---- superinstructions (abi.ts IDX_LDX_*): mov, add, load in one dispatch ----
+      case A.IDX_LDX_B:
+      case A.IDX_LDX_H:
+      case A.IDX_LDX_W:
+      case A.IDX_LDX_DW: {
+        const s = <usize>load<u8>(p, A.REC_SRC);
+        if (traced || left < 2) {
+          // One at a time: this record is the plain `rA = rB`.
+          setReg(d, reg(s));
+          pc++;
+          break;
+        }
+        left -= 2; // the add and the load count as instructions of their own
+        setReg(d, reg(s));
+        setReg(d, reg(d) + reg(<usize>load<u8>(p, A.REC_SIZE + A.REC_SRC)));
+        const off = reg(d) + <u64>load<i32>(p, 2 * A.REC_SIZE + A.REC_OFF) - VBASE;
+        const op = <i32>load<u8>(p, A.REC_OP);
+        let v: u64;
+        if (op == A.IDX_LDX_B) v = ld(off, 1);
+        else if (op == A.IDX_LDX_W) v = ld(off, 4);
+        else if (op == A.IDX_LDX_DW) v = ld(off, 8);
+        else v = ld(off, 2);
+        if (faulted != 0) return leave(prog, pc + 2, depth, left);
+        setReg(<usize>load<u8>(p, 2 * A.REC_SIZE + A.REC_DST), v);
+        pc += 3;
         break;
       }
 

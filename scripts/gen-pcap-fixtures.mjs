@@ -242,13 +242,37 @@ files['bad-checksums.pcap'] = pcap({
   });
 }
 
+// ICMP errors quoting the packet that caused them (RFC 792: IP header + 8 bytes; RFC 4443 2.4:
+// as much as fits): IPv4 "fragmentation needed" (RFC 1191) for the TCP SYN, "time exceeded" for
+// a UDP datagram, and ICMPv6 "packet too big" quoting a whole IPv6 TCP SYN.
+{
+  const synIp = ipv4({ src: A, dst: B, proto: 6, payload: synData });
+  const udpIp = ipv4({ src: A, dst: B, proto: 17, id: 0x101, payload: udp({ sport: 40001, dport: 5000, data: Buffer.from('hello 1'), src: ip4(A), dst: ip4(B) }) });
+  const icmpError = (type, code, rest, quoted) => {
+    const h = cat(u8(type), u8(code), u16(0), rest, quoted);
+    h.writeUInt16BE(csum(h), 2);
+    return h;
+  };
+  const router = '10.0.0.254';
+  const tcp6 = tcp({ sport: 40000, dport: 443, seq: 7, flags: TCP_SYN, src: ip6(v6src), dst: ip6(v6dst) });
+  const big6 = ipv6({ src: v6src, dst: v6dst, next: 6, payload: tcp6 });
+  files['icmp-errors.pcap'] = pcap({
+    records: [
+      { data: eth(MAC_A, MAC_B, 0x0800, ipv4({ src: router, dst: A, proto: 1, payload: icmpError(3, 4, cat(u16(0), u16(1400)), synIp.subarray(0, 28)) })) },
+      { data: eth(MAC_A, MAC_B, 0x0800, ipv4({ src: router, dst: A, proto: 1, payload: icmpError(11, 0, u32(0), udpIp.subarray(0, 28)) })) },
+      { data: eth(MAC_A, MAC_B, 0x86dd, ipv6({ src: 'fd00::fe', dst: v6src, next: 58, payload: icmp6({ type: 2, body: cat(u32(1280), big6), src: ip6('fd00::fe'), dst: ip6(v6src) }) })) },
+    ],
+  });
+}
+
 // DNS query over UDP.
 const dnsQuery = cat(u16(0xbeef), u16(0x0100), u16(1), u16(0), u16(0), u16(0), [7], Buffer.from('example'), [3], Buffer.from('com'), [0], u16(1), u16(1));
 files['dns.pcap'] = pcap({ records: [{ data: eth(MAC_B, MAC_A, 0x0800, ipv4({ src: A, dst: B, proto: 17, payload: udp({ sport: 33333, dport: 53, data: dnsQuery, src: ip4(A), dst: ip4(B) }) })) }] });
 
 // pcapng: two sections (little then big endian); the first has an Ethernet and a raw-IP
 // interface with names and different resolutions, EPB/SPB/PB, an unknown block and an NRB to
-// skip, EPB options; the second has one interface with a binary resolution (2^-20 s).
+// skip, EPB options; the second has one interface with a binary resolution (2^-20 s) and an
+// if_tsoffset of 1000 seconds.
 {
   const L = ngHelpers(true);
   const B2 = ngHelpers(false);
@@ -264,7 +288,7 @@ files['dns.pcap'] = pcap({ records: [{ data: eth(MAC_B, MAC_A, 0x0800, ipv4({ sr
     L.spb(udpPkt(7)),
     L.pb(0, 1700000002000000000n, echo),
   );
-  const s2 = cat(B2.shb(), B2.idb(229, 0, cat(B2.opt(2, utf('v6only')), B2.opt(9, Buffer.from([0x80 | 20])))), B2.epb(0, 3n << 20n, rawV6));
+  const s2 = cat(B2.shb(), B2.idb(229, 0, cat(B2.opt(2, utf('v6only')), B2.opt(9, Buffer.from([0x80 | 20])), B2.opt(14, Buffer.from([0, 0, 0, 0, 0, 0, 0x03, 0xe8])))), B2.epb(0, 3n << 20n, rawV6));
   files['multi-section.pcapng'] = cat(s1, s2);
 
   // Damaged pcapng files.

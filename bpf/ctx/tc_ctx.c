@@ -129,6 +129,15 @@ int tc_ops(struct __sk_buff *skb)
 	case 18:
 		rc = bpf_get_cgroup_classid(skb);
 		break;
+	case 19:
+		rc = bpf_clone_redirect(skb, arg, flags);
+		break;
+	case 20: {
+		// The flow hash is random per boot: check only that it is set and that skb->hash shows it.
+		__u32 h = bpf_get_hash_recalc(skb);
+		rc = (h != 0) + 2 * (skb->hash == h);
+		break;
+	}
 	}
 	skb->cb[4] = (__u32)(skb->data_end - skb->data);
 	return 1000 + rc;
@@ -155,8 +164,19 @@ int tc_tunnel(struct __sk_buff *skb)
 	key.local_ipv4 = 0x0a000002;
 	key.tunnel_tos = 4;
 	key.tunnel_ttl = 64;
-	rc = bpf_skb_set_tunnel_key(skb, &key, skb->cb[0] ? skb->cb[0] : sizeof(key), skb->cb[1]);
-	rc2 = bpf_skb_set_tunnel_opt(skb, opt, skb->cb[2]);
+	// cb[0] picks the key size: 0 = sizeof, 1 = the pre-IPv6-local layout (28), 2 = a bad size (30).
+	if (skb->cb[0] == 1)
+		rc = bpf_skb_set_tunnel_key(skb, &key, 28, skb->cb[1]);
+	else if (skb->cb[0] == 2)
+		rc = bpf_skb_set_tunnel_key(skb, &key, 30, skb->cb[1]);
+	else
+		rc = bpf_skb_set_tunnel_key(skb, &key, sizeof(key), skb->cb[1]);
+	// cb[2] picks the option size: 0 = no call (999), 1 = 8 bytes, 2 = 6 bytes (not a multiple of 4).
+	rc2 = 999;
+	if (skb->cb[2] == 1)
+		rc2 = bpf_skb_set_tunnel_opt(skb, opt, 8);
+	else if (skb->cb[2] == 2)
+		rc2 = bpf_skb_set_tunnel_opt(skb, opt, 6);
 	rc3 = bpf_skb_get_tunnel_key(skb, &back, sizeof(back), skb->cb[3]);
 	skb->cb[0] = rc;
 	skb->cb[1] = rc2;
@@ -165,6 +185,13 @@ int tc_tunnel(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	__builtin_memcpy(data + 14, &back, sizeof(back));
 	return TC_ACT_OK;
+}
+
+// tcx: returns cb[0] as the verdict.
+SEC("tcx/ingress")
+int tcx_verdict(struct __sk_buff *skb)
+{
+	return skb->cb[0];
 }
 
 char _license[] SEC("license") = "GPL";

@@ -4,13 +4,6 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-struct {
-	__uint(type, BPF_MAP_TYPE_DEVMAP);
-	__uint(max_entries, 4);
-	__type(key, __u32);
-	__type(value, __u32);
-} tx_ports SEC(".maps");
-
 SEC("xdp")
 int xdp_ops(struct xdp_md *ctx)
 {
@@ -37,9 +30,6 @@ int xdp_ops(struct xdp_md *ctx)
 		break;
 	case 4:
 		rc = bpf_redirect(arg, flags);
-		break;
-	case 5:
-		rc = bpf_redirect_map(&tx_ports, arg, flags);
 		break;
 	case 6: {
 		// adjust_meta then write the metadata and read it back through data_meta.

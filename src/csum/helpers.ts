@@ -74,6 +74,12 @@ function low32(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(BigInt.asUintN(32, v)) : v >>> 0;
 }
 
+/** The flags register as an unsigned 32-bit number, or -1 when a higher bit is set (always invalid). */
+function flags32(flags: number | bigint): number {
+  if (typeof flags === 'bigint') return BigInt.asUintN(64, flags) >> 32n ? -1 : Number(flags);
+  return Number.isInteger(flags) && flags >= 0 && flags <= 0xffffffff ? flags >>> 0 : -1;
+}
+
 function isZero(v: number | bigint): boolean {
   return typeof v === 'bigint' ? v === 0n : v === 0;
 }
@@ -90,12 +96,12 @@ export function l3CsumReplace(
   to: number | bigint,
   flags: number | bigint,
 ): number {
-  const f = typeof flags === 'bigint' ? flags : BigInt(flags);
-  if (f & ~BigInt(BPF_F_HDR_FIELD_MASK)) return -EINVAL;
+  const f = flags32(flags);
+  if (f < 0 || (f & ~BPF_F_HDR_FIELD_MASK) !== 0) return -EINVAL;
   const bad = checkOffset(pkt, offset);
   if (bad) return bad;
   const sum = readSum16(pkt, offset);
-  switch (Number(f & 0xfn)) {
+  switch (f & BPF_F_HDR_FIELD_MASK) {
     case 0:
       if (!isZero(from)) return -EINVAL;
       writeSum16(pkt, offset, csumReplaceByDiff(sum, low32(to)));
@@ -127,12 +133,11 @@ export function l4CsumReplace(
   flags: number | bigint,
   skb: SkbCsumState = { ipSummed: 'none', csum: 0 },
 ): number {
-  const f = typeof flags === 'bigint' ? flags : BigInt(flags);
-  const allowed = BigInt(BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6);
-  if (f & ~allowed) return -EINVAL;
+  const flagBits = flags32(flags);
+  const allowed = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
+  if (flagBits < 0 || (flagBits & ~allowed) !== 0) return -EINVAL;
   const bad = checkOffset(pkt, offset);
   if (bad) return bad;
-  const flagBits = Number(f);
   const isPseudo = (flagBits & BPF_F_PSEUDO_HDR) !== 0;
   const isMmzero = (flagBits & BPF_F_MARK_MANGLED_0) !== 0;
   const doMforce = (flagBits & BPF_F_MARK_ENFORCE) !== 0;

@@ -118,6 +118,9 @@ export function l4Checksum(pkt: Uint8Array, ipOff: number): number {
   return l4.protocol === IPPROTO_UDP && c === 0 ? 0xffff : c;
 }
 
+/** The brief's name for l4Checksum: the TCP/UDP checksum with its IPv4 or IPv6 pseudo-header. */
+export const tcpUdpChecksum = l4Checksum;
+
 export interface ChecksumReport {
   /** IPv4 header checksum correct (undefined for IPv6). */
   ipv4?: boolean;

@@ -7,3 +7,5 @@ export * from './sock-addr.js';
 export * from './socket-filter.js';
 export * from './verdicts.js';
 export * from './runner.js';
+export * from './test-run.js';
+export * from './bpf-sock.js';

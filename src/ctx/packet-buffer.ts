@@ -126,11 +126,14 @@ export class PacketBuffer {
     const base = this.machine.alloc(cap, 8);
     const bytes = this.machine.bytes();
     bytes.copyWithin(base + extraHead, this.base, this.base + this.cap);
-    this.machine.free(this.base);
+    const old = this.base;
     this.base = base;
     this.cap = cap;
     this.dataOff += extraHead;
     this.endOff += extraHead;
+    // The regions move to the new buffer before the old one is freed.
+    this.sync();
+    this.machine.free(old);
     return true;
   }
 

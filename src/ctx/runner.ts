@@ -18,7 +18,10 @@ import { XdpRun, type XdpState } from './xdp.js';
 export interface CtxRunnerOptions extends TestbedOptions {
   /** bpf_redirect_map targets (default: the map's value for the key). */
   redirectTarget?(map: BpfMap, key: number): unknown;
-  /** Does an ifindex exist (bpf_clone_redirect)? Default: every ifindex does. */
+  /**
+   * Does an ifindex exist (bpf_clone_redirect's dev_get_by_index)? Default: only the loopback
+   * device (1), as in BPF_PROG_TEST_RUN's world; the environment's device table plugs in here.
+   */
   deviceExists?(ifindex: number): boolean;
   /** Cookies for sockets that have none yet (the environment's socket table); default: a counter from 1. */
   socketCookie?(): bigint;
@@ -108,7 +111,7 @@ export class CtxRunner implements PacketHelperHost {
     return v && v.some((b) => b !== 0) ? v : undefined;
   }
   deviceExists(ifindex: number): boolean {
-    return this.opts.deviceExists ? this.opts.deviceExists(ifindex) : true;
+    return this.opts.deviceExists ? this.opts.deviceExists(ifindex) : ifindex === 1;
   }
   newSocketCookie(): bigint {
     if (this.opts.socketCookie) return this.opts.socketCookie();

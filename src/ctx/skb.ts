@@ -10,6 +10,7 @@ import type { SkbCsumState } from '../csum/helpers.js';
 import type { Machine } from '../vm/machine.js';
 import type { CtxAccessTable } from '../vm/types.js';
 import { CtxTableBuilder, NARROW4, SZ1, SZ2, SZ4, SZ8 } from './access.js';
+import { BPF_SOCK_SIZE, writeBpfSock, type BpfSockFields } from './bpf-sock.js';
 import { PacketBuffer } from './packet-buffer.js';
 
 /** sizeof(struct __sk_buff). */
@@ -101,7 +102,7 @@ export interface TunnelInfo {
 }
 
 /** The socket an skb belongs to (skb->sk), as far as tc programs can see it. */
-export interface SkbSocket {
+export interface SkbSocket extends BpfSockFields {
   /** sock_gen_cookie(): what bpf_get_socket_cookie returns. */
   cookie: bigint;
   /** The net_cls classid of the socket's cgroup (bpf_get_cgroup_classid). */
@@ -157,18 +158,23 @@ export interface SkbState {
 const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
 
 /**
- * eth_type_trans() (net/ethernet/eth.c) against a device with MAC `deviceMac`: the packet type
- * and skb->protocol of an Ethernet frame. BPF_PROG_TEST_RUN uses the loopback device, whose
- * address is all zeros, so a frame to 00:00:00:00:00:00 is PACKET_HOST and any other unicast
- * frame PACKET_OTHERHOST.
+ * eth_type_trans() (net/ethernet/eth.c) against a device with MAC `deviceMac` and broadcast
+ * address `deviceBroadcast`: the packet type and skb->protocol of an Ethernet frame.
+ * BPF_PROG_TEST_RUN uses the loopback device, whose address and broadcast address are all
+ * zeros, so a frame to 00:00:00:00:00:00 is PACKET_HOST, any other unicast frame
+ * PACKET_OTHERHOST, and ff:ff:ff:ff:ff:ff PACKET_MULTICAST (measured on Linux 6.18).
  */
-export function ethTypeTrans(frame: Uint8Array, deviceMac: Uint8Array = new Uint8Array(6)): { pktType: number; protocol: number } {
+export function ethTypeTrans(
+  frame: Uint8Array,
+  deviceMac: Uint8Array = new Uint8Array(6),
+  deviceBroadcast: Uint8Array = new Uint8Array(6),
+): { pktType: number; protocol: number } {
   if (frame.length < ETH_HLEN) throw new RangeError(`ethTypeTrans: a frame of ${frame.length} bytes has no Ethernet header`);
   let pktType = PACKET_HOST;
   let same = true;
   for (let i = 0; i < 6; i++) if (frame[i] !== deviceMac[i]) same = false;
   if (!same) {
-    if (frame[0] & 1) pktType = frame.subarray(0, 6).every((b) => b === 0xff) ? PACKET_BROADCAST : PACKET_MULTICAST;
+    if (frame[0] & 1) pktType = frame.subarray(0, 6).every((b, i) => b === deviceBroadcast[i]) ? PACKET_BROADCAST : PACKET_MULTICAST;
     else pktType = PACKET_OTHERHOST;
   }
   const proto = be16(frame, 12);
@@ -182,6 +188,8 @@ export function ethTypeTrans(frame: Uint8Array, deviceMac: Uint8Array = new Uint
 export interface SkbStateInit extends Partial<Omit<SkbState, 'data'>> {
   /** The device's MAC for eth_type_trans (default: the loopback's, all zeros). */
   deviceMac?: Uint8Array;
+  /** The device's broadcast address (default: ff:ff:ff:ff:ff:ff with a deviceMac, else the loopback's zeros). */
+  deviceBroadcast?: Uint8Array;
 }
 
 /**
@@ -190,8 +198,9 @@ export interface SkbStateInit extends Partial<Omit<SkbState, 'data'>> {
  * protocol and pkt_type from eth_type_trans, wire_len = len, everything else zero.
  */
 export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = {}): SkbState {
-  const { deviceMac, ...rest } = init;
-  const trans = ethTypeTrans(frame, deviceMac);
+  const { deviceMac, deviceBroadcast, ...rest } = init;
+  const broadcast = deviceBroadcast ?? (deviceMac ? new Uint8Array(6).fill(0xff) : new Uint8Array(6));
+  const trans = ethTypeTrans(frame, deviceMac, broadcast);
   return {
     data: frame.slice(),
     meta: new Uint8Array(0),
@@ -332,6 +341,8 @@ export class SkbRun {
   readonly buffer: PacketBuffer;
   /** The state as helpers keep it during the run (data bytes live in `buffer`). */
   readonly state: SkbState;
+  private skOffset = 0;
+  private skRegion = 0;
 
   constructor(
     readonly machine: Machine,
@@ -342,13 +353,22 @@ export class SkbRun {
     this.state = cloneSkbState(input);
     this.buffer = new PacketBuffer(machine, input.data, {
       headroom: Math.max(opts.headroom ?? SKB_TEST_RUN_HEADROOM, input.meta.length),
-      tailroom: opts.tailroom ?? 0,
+      // The kernel's linear buffer ends in skb_shared_info; here those bytes belong to no region,
+      // so a load just past data_end faults instead of reaching a neighbouring allocation.
+      tailroom: opts.tailroom ?? SKB_SHARED_INFO_SIZE,
       meta: input.meta,
       name: 'packet',
       growable: true,
     });
     this.ctxOffset = machine.alloc(SK_BUFF_SIZE, 8);
     this.ctxRegion = machine.addCtxRegion(this.ctxOffset, SK_BUFF_SIZE, '__sk_buff', skbAccessTable(kind));
+    if (input.sk) {
+      // skb->sk: a struct bpf_sock the program may read (PTR_TO_SOCK_COMMON_OR_NULL), NULL without a socket.
+      this.skOffset = machine.alloc(BPF_SOCK_SIZE, 8);
+      this.skRegion = machine.addRegion(this.skOffset, BPF_SOCK_SIZE, { kind: 'mem', name: 'bpf_sock of skb->sk', read: true, write: false });
+      writeBpfSock(this.dv(), this.skOffset, input.sk);
+      machine.setPointerField(this.ctxRegion, SKB.sk, machine.toVirtual(this.skOffset));
+    }
     this.writeAllFields();
     this.buffer.onChange = () => this.refresh();
     this.refresh();
@@ -424,6 +444,10 @@ export class SkbRun {
   release(): void {
     this.machine.removeRegion(this.ctxRegion);
     this.machine.free(this.ctxOffset);
+    if (this.skRegion) {
+      this.machine.removeRegion(this.skRegion);
+      this.machine.free(this.skOffset);
+    }
     this.buffer.release();
   }
 }

@@ -7,6 +7,7 @@
 import type { Machine } from '../vm/machine.js';
 import type { CtxAccessTable } from '../vm/types.js';
 import { CtxTableBuilder, NARROW4, SZ4, SZ8 } from './access.js';
+import { BPF_SOCK_SIZE, writeBpfSock, type BpfSockFields } from './bpf-sock.js';
 
 export const BPF_SOCK_ADDR_SIZE = 72;
 export const SOCK_ADDR = {
@@ -85,20 +86,12 @@ function wideField(t: CtxTableBuilder, off: number): void {
 }
 
 /** The socket behind ctx->sk (a full socket: PTR_TO_SOCKET). */
-export interface SockAddrSocket {
+export interface SockAddrSocket extends BpfSockFields {
+  /** sock_gen_cookie(); 0n until the runner assigns one. */
   cookie: bigint;
   family: number;
   type: number;
   protocol: number;
-  /** Bound local address and port (host order), the connected peer, as struct bpf_sock shows them. */
-  srcIp?: Uint8Array;
-  srcPort?: number;
-  dstIp?: Uint8Array;
-  dstPort?: number;
-  state?: number;
-  boundDevIf?: number;
-  mark?: number;
-  priority?: number;
 }
 
 export interface SockAddrState {
@@ -135,30 +128,6 @@ export function sockAddrState(hook: SockAddrHook, init: Partial<SockAddrState> &
     },
     ...rest,
   };
-}
-
-/** struct bpf_sock (include/uapi/linux/bpf.h), what ctx->sk points to. */
-export const BPF_SOCK_SIZE = 80;
-function writeBpfSock(dv: DataView, o: number, sk: SockAddrSocket): void {
-  dv.setUint32(o + 0, sk.boundDevIf ?? 0, true);
-  dv.setUint32(o + 4, sk.family, true);
-  dv.setUint32(o + 8, sk.type, true);
-  dv.setUint32(o + 12, sk.protocol, true);
-  dv.setUint32(o + 16, sk.mark ?? 0, true);
-  dv.setUint32(o + 20, sk.priority ?? 0, true);
-  const put = (at: number, ip: Uint8Array | undefined, v6: boolean) => {
-    if (!ip) return;
-    if (!v6 && ip.length === 4) for (let i = 0; i < 4; i++) dv.setUint8(at + i, ip[i]);
-    if (v6 && ip.length === 16) for (let i = 0; i < 16; i++) dv.setUint8(at + 4 + i, ip[i]);
-  };
-  put(o + 24, sk.srcIp, false); // src_ip4 at 24, src_ip6 at 28
-  put(o + 24, sk.srcIp, true);
-  dv.setUint32(o + 44, sk.srcPort ?? 0, true); // src_port: host order
-  dv.setUint16(o + 48, sk.dstPort ?? 0, false); // dst_port: __be16
-  put(o + 52, sk.dstIp, false); // dst_ip4 at 52, dst_ip6 at 56
-  put(o + 52, sk.dstIp, true);
-  dv.setUint32(o + 72, sk.state ?? 0, true);
-  dv.setInt32(o + 76, -1, true); // rx_queue_mapping: -1 when not recorded
 }
 
 export class SockAddrRun {

@@ -15,7 +15,7 @@ import {
   prefixContains,
   bytesEqual,
 } from './addr.js';
-import { advanceClock, createClock, suspendClock, type ClockOptions } from './clock.js';
+import { advanceClock, createClock, jiffies64, ktimeGetBootNs, ktimeGetNs, ktimeGetTaiNs, suspendClock, type ClockOptions } from './clock.js';
 import { createPrng, prandomU32 } from './prng.js';
 import type {
   DeviceState,
@@ -149,6 +149,11 @@ export function tableKey(netns: number, family: Family, table: number): string {
 
 export class Environment {
   state: EnvironmentState;
+  /**
+   * Bumped whenever routes change through these methods, so lookups can keep a sorted index.
+   * Code that edits `state.routes` entries in place must call `routesChanged()`.
+   */
+  routesVersion = 0;
 
   constructor(state?: EnvironmentState) {
     this.state = state ?? Environment.emptyState(1, 1);
@@ -324,6 +329,12 @@ export class Environment {
   private pushRoute(r: RouteState): void {
     this.ensureTable(r.netns, r.family, r.table);
     this.state.routes.push(r);
+    this.routesChanged();
+  }
+
+  /** Tells route lookups that `state.routes` changed (adding through addRoute does this). */
+  routesChanged(): void {
+    this.routesVersion++;
   }
 
   /** `ip route add`. */
@@ -481,8 +492,29 @@ export class Environment {
     suspendClock(this.state.clock, ns);
   }
 
+  /** bpf_get_prandom_u32 (helper 7). */
   prandomU32(): number {
     return prandomU32(this.state.prng);
+  }
+
+  /** bpf_ktime_get_ns (helper 5). */
+  ktimeGetNs(): bigint {
+    return ktimeGetNs(this.state.clock);
+  }
+
+  /** bpf_ktime_get_boot_ns (helper 125). */
+  ktimeGetBootNs(): bigint {
+    return ktimeGetBootNs(this.state.clock);
+  }
+
+  /** bpf_ktime_get_tai_ns (helper 208). */
+  ktimeGetTaiNs(): bigint {
+    return ktimeGetTaiNs(this.state.clock);
+  }
+
+  /** bpf_jiffies64 (helper 118). */
+  jiffies64(): bigint {
+    return jiffies64(this.state.clock);
   }
 }
 

@@ -75,11 +75,13 @@ const EAGAIN = -11;
  * bpf_fib_lookup on a 64-byte struct in place, as the helper does on the program's memory.
  * Returns the helper's r0 (a BPF_FIB_LKUP_RET_* code, or -EINVAL / -ENODEV / -EAFNOSUPPORT).
  */
-export function fibLookupRaw(env: Environment, params: Uint8Array, plen: number, flags: number, ctx: FibLookupContext): number {
-  // bpf_{xdp,skb}_fib_lookup: size and flags first.
-  if (plen < BPF_FIB_LOOKUP_SIZE || params.length < BPF_FIB_LOOKUP_SIZE) return -EINVAL;
+export function fibLookupRaw(env: Environment, params: Uint8Array, plen: number, flagsArg: number | bigint, ctx: FibLookupContext): number {
+  // bpf_{xdp,skb}_fib_lookup: size and flags first. Both are 32-bit parameters (int plen,
+  // u32 flags): the high half of the registers is dropped, not checked.
+  if (plen >>> 0 < BPF_FIB_LOOKUP_SIZE || params.length < BPF_FIB_LOOKUP_SIZE) return -EINVAL;
+  const flags = typeof flagsArg === 'bigint' ? Number(BigInt.asUintN(32, flagsArg)) : flagsArg >>> 0;
   const allowed = BPF_FIB_LOOKUP_DIRECT | BPF_FIB_LOOKUP_OUTPUT | BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_TBID | BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_MARK;
-  if (flags < 0 || flags > 0xffffffff || (flags & ~allowed) !== 0) return -EINVAL;
+  if ((flags & ~allowed) !== 0) return -EINVAL;
   const netns = ctx.netns ?? 0;
   const p = new ParamsView(params);
   // XDP always checks the MTU; tc only when tot_len is given, else it checks skb->len below.
@@ -102,7 +104,7 @@ export function fibLookupRaw(env: Environment, params: Uint8Array, plen: number,
 export function fibLookup(
   env: Environment,
   input: BpfFibLookupInput | Uint8Array,
-  flags: number,
+  flags: number | bigint,
   ctx: FibLookupContext,
 ): { ret: number; params: BpfFibLookup; bytes: Uint8Array } {
   const bytes = input instanceof Uint8Array ? input.slice() : encodeFibLookup(input);
@@ -163,11 +165,47 @@ function devUp(env: Environment, netns: number, ifindex: number): boolean {
   return env.deviceByIndex(netns, ifindex)?.up ?? false;
 }
 
-/** Routes of `tables` matching `dst`, longest prefix first, then by metric (fib_alias order). */
-function candidates(env: Environment, netns: number, family: Family, tables: number[], dst: Uint8Array): RouteState[] {
-  return env.state.routes
-    .filter((r) => r.netns === netns && r.family === family && tables.includes(r.table) && prefixContains(r.dst, r.prefixLen, dst))
-    .sort((a, b) => b.prefixLen - a.prefixLen || a.metric - b.metric);
+/**
+ * Per (netns, family): the routes longest prefix first, then by metric (the fib_alias order),
+ * with IPv4 prefixes also as 32-bit network/mask pairs so a lookup is one pass of integer
+ * compares. Rebuilt when the route list or env.routesVersion changes.
+ */
+interface SortedRoutes {
+  routes: RouteState[];
+  net32: Uint32Array;
+  mask32: Uint32Array;
+}
+interface RouteIndex {
+  routes: RouteState[];
+  length: number;
+  version: number;
+  byKey: Map<number, SortedRoutes>;
+}
+const routeIndexes = new WeakMap<Environment, RouteIndex>();
+
+const be32 = (a: Uint8Array) => ((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]) >>> 0;
+const mask32 = (len: number) => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+
+function sortedRoutes(env: Environment, netns: number, family: Family): SortedRoutes {
+  let idx = routeIndexes.get(env);
+  const routes = env.state.routes;
+  if (!idx || idx.routes !== routes || idx.length !== routes.length || idx.version !== env.routesVersion) {
+    idx = { routes, length: routes.length, version: env.routesVersion, byKey: new Map() };
+    routeIndexes.set(env, idx);
+  }
+  const key = netns * 8 + family;
+  let sorted = idx.byKey.get(key);
+  if (!sorted) {
+    // Array.prototype.sort is stable: equal routes keep insertion order, as fib_alias lists do.
+    const list = routes.filter((r) => r.netns === netns && r.family === family).sort((a, b) => b.prefixLen - a.prefixLen || a.metric - b.metric);
+    sorted = {
+      routes: list,
+      net32: Uint32Array.from(list, (r) => (family === 4 ? be32(r.dst) & mask32(r.prefixLen) : 0)),
+      mask32: Uint32Array.from(list, (r) => (family === 4 ? mask32(r.prefixLen) : 0)),
+    };
+    idx.byKey.set(key, sorted);
+  }
+  return sorted;
 }
 
 /**
@@ -176,7 +214,12 @@ function candidates(env: Environment, netns: number, family: Family, tables: num
  * the requested device (fib_lookup_good_nhc); backtracks to shorter prefixes otherwise.
  */
 function ipv4TableLookup(env: Environment, netns: number, tables: number[], dst: Uint8Array, oif: number): TableResult {
-  for (const r of candidates(env, netns, 4, tables, dst)) {
+  const { routes, net32, mask32: masks } = sortedRoutes(env, netns, 4);
+  const a = be32(dst);
+  for (let i = 0; i < routes.length; i++) {
+    if (((a & masks[i]) >>> 0) !== net32[i]) continue;
+    const r = routes[i];
+    if (!tables.includes(r.table)) continue;
     const err = ERR_OF_TYPE[r.type];
     if (err !== undefined) return { err, route: r };
     if (!devUp(env, netns, r.oif)) continue; // dead nexthop: routes of a down device are flushed
@@ -371,7 +414,7 @@ function ipv6NeedStrict(a: Uint8Array): boolean {
  * blackhole/unreachable/prohibit routes are ordinary results here (their device is lo).
  */
 function ipv6TableLookup(env: Environment, netns: number, table: number, dst: Uint8Array, oif: number): RouteState | undefined {
-  const all = candidates(env, netns, 6, [table], dst);
+  const all = sortedRoutes(env, netns, 6).routes.filter((r) => r.table === table && prefixContains(r.dst, r.prefixLen, dst));
   for (let i = 0; i < all.length; ) {
     const len = all[i].prefixLen;
     const node = [];

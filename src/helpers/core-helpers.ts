@@ -1,9 +1,7 @@
 // Helpers that every program type has (kernel/bpf/helpers.c, kernel/bpf/core.c,
 // kernel/trace/bpf_trace.c): time, randomness, the current CPU, tail calls, bpf_loop, spin
 // locks and the printf family. Each entry cites the kernel function whose semantics it follows.
-import { jiffies64, ktimeGetBootNs, ktimeGetNs, ktimeGetTaiNs } from '../env/clock.js';
-import { prandomU32 } from '../env/prng.js';
-import type { ClockState, PrngState } from '../env/types.js';
+import type { Environment } from '../env/environment.js';
 import { FdArrayMap } from '../maps/fd-array.js';
 import type { MapRegistry } from '../maps/registry.js';
 import type { Machine } from '../vm/machine.js';
@@ -29,8 +27,8 @@ export interface CoreHelperDeps {
   maps: MapRegistry;
   /** The Machine program of a kernel-style program id (what PROG_ARRAY slots hold). */
   progIdOf: (id: number) => number | undefined;
-  clock: ClockState;
-  prng: PrngState;
+  /** The emulated kernel: its clock and random generator. */
+  env: Environment;
   /** The CPU the program runs on (bpf_get_smp_processor_id). */
   cpu: () => number;
   log: CoreRunLog;
@@ -65,21 +63,21 @@ export function coreHelpers(deps: CoreHelperDeps): Map<number, HostHelper> {
 
   const helpers: [number, HostHelper][] = [
     // bpf_ktime_get_ns: ktime_get_mono_fast_ns()
-    [5, () => ktimeGetNs(deps.clock)],
+    [5, () => deps.env.ktimeGetNs()],
     // bpf_ktime_get_boot_ns: ktime_get_boot_fast_ns()
-    [125, () => ktimeGetBootNs(deps.clock)],
+    [125, () => deps.env.ktimeGetBootNs()],
     // bpf_ktime_get_coarse_ns: ktime_get_coarse_ns(), the tick-granular monotonic clock
     [160, () => {
-      const tick = BigInt(Math.round(1e9 / deps.clock.hz));
-      const now = ktimeGetNs(deps.clock);
+      const tick = BigInt(Math.round(1e9 / deps.env.state.clock.hz));
+      const now = deps.env.ktimeGetNs();
       return now - (now % tick);
     }],
     // bpf_ktime_get_tai_ns: ktime_get_tai_fast_ns()
-    [208, () => ktimeGetTaiNs(deps.clock)],
+    [208, () => deps.env.ktimeGetTaiNs()],
     // bpf_jiffies64: get_jiffies_64()
-    [118, () => jiffies64(deps.clock)],
+    [118, () => deps.env.jiffies64()],
     // bpf_get_prandom_u32: bpf_user_rnd_u32(), here a seeded generator so runs repeat
-    [7, () => BigInt(prandomU32(deps.prng))],
+    [7, () => BigInt(deps.env.prandomU32())],
     // bpf_get_smp_processor_id / bpf_get_numa_node_id
     [8, () => BigInt(deps.cpu())],
     [42, () => 0n],

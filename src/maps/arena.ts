@@ -6,6 +6,7 @@
 // and LPM tries (which the kernel allocates per element) grow by doubling chunks, so a map with a
 // large max_entries costs memory only for what it holds, with few regions (log2 of the size).
 
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapMemory } from './types.js';
 
 const FIRST_CHUNK_SLOTS = 64;
@@ -61,6 +62,32 @@ export class SlotArena {
 
   offset(slot: number): number {
     return this.offsets[slot];
+  }
+
+  /**
+   * Slot bookkeeping and the bytes of every slot that exists (LRU maps use their preallocated
+   * slots directly, without allocSlot, so this is all materialized slots, not only those handed out).
+   */
+  saveState(mem: Uint8Array): MapState {
+    const n = this.materialized;
+    const data = new Uint8Array(n * this.slotSize);
+    for (let s = 0; s < n; s++) data.set(mem.subarray(this.offsets[s], this.offsets[s] + this.slotSize), s * this.slotSize);
+    return { slots: n, fresh: this.fresh, freeStack: copyOf(this.freeStack.subarray(0, this.freeTop)), data };
+  }
+
+  restoreState(state: MapState, mem: () => Uint8Array): void {
+    const n = state.slots as number;
+    const data = state.data as Uint8Array;
+    if (!(n <= this.capacity) || !(data instanceof Uint8Array) || data.length !== n * this.slotSize) {
+      throw new Error('map state: the value memory does not fit this map');
+    }
+    while (this.materialized < n) this.grow(Math.min(this.capacity - this.materialized, Math.max(FIRST_CHUNK_SLOTS, this.materialized)));
+    const bytes = mem();
+    for (let s = 0; s < n; s++) bytes.set(data.subarray(s * this.slotSize, (s + 1) * this.slotSize), this.offsets[s]);
+    this.fresh = state.fresh as number;
+    const free = state.freeStack as Uint8Array;
+    this.freeTop = free.byteLength / 4;
+    restoreInto('free slots', this.freeStack.subarray(0, this.freeTop), free);
   }
 
   /** Frees every chunk and its region (the map is destroyed). */

@@ -6,6 +6,7 @@ import { SlotArena } from './arena.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
 import { copyValue, readU32, u32Key } from './bytes.js';
 import { E2BIG, EEXIST, EINVAL, ENOENT, EPERM } from './errno.js';
+import type { MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
@@ -97,7 +98,11 @@ export class ArrayMap extends MapBase {
     let n = 0;
     for (let i = 0; i < this.maxEntries; i++) {
       n++;
-      new DataView(this.bytes().buffer).setUint32(this.keyScratch, i, true);
+      const mem = this.bytes(); // again each time: the callback may have grown the memory
+      mem[this.keyScratch] = i & 0xff;
+      mem[this.keyScratch + 1] = (i >>> 8) & 0xff;
+      mem[this.keyScratch + 2] = (i >>> 16) & 0xff;
+      mem[this.keyScratch + 3] = i >>> 24;
       if (fn(this.keyScratch, this.valueOffset(i, cpu))) break;
     }
     return n;
@@ -159,6 +164,14 @@ export class ArrayMap extends MapBase {
 
   protected override entry(key: Uint8Array, value: Uint8Array): MapEntry {
     return this.percpu ? { key, value, perCpu: splitPerCpu(value, this.valueSize, this.nrCpus) } : { key, value };
+  }
+
+  protected saveBody(): MapState {
+    return { arena: this.arena.saveState(this.bytes()) };
+  }
+
+  protected restoreBody(body: MapState): void {
+    this.arena.restoreState(body.arena as MapState, () => this.bytes());
   }
 
   override destroy(): void {

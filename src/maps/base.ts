@@ -2,6 +2,7 @@
 // the host API built from getNextKey + read (entries, dump).
 
 import type { BpfMap, MapDefinition, MapDump, MapEntry, MapMemory } from './types.js';
+import type { MapState } from './state.js';
 import { mapTypeName, round8 } from './uapi.js';
 
 /** Everything a map needs from the machine it lives in. */
@@ -96,6 +97,29 @@ export abstract class MapBase implements BpfMap {
       throw new RangeError(`map ${this.name}: value has ${value.length} bytes, expected ${this.syscallValueSize}${perCpu}`);
     }
   }
+
+  /** The whole state of the map as plain data (see state.ts). */
+  saveState(): MapState {
+    return { ...this.identity(), frozen: this.frozen, body: this.saveBody() };
+  }
+
+  /** Restores a state saved from a map of the same definition and CPU count. */
+  restoreState(state: MapState): void {
+    const want = this.identity();
+    for (const [k, v] of Object.entries(want)) {
+      if (state[k] !== v) throw new Error(`map ${this.name}: cannot restore a state saved with ${k} ${String(state[k])} (this map has ${String(v)})`);
+    }
+    this.frozen = state.frozen === true;
+    this.memView = new Uint8Array(0);
+    this.restoreBody(state.body as MapState);
+  }
+
+  private identity(): MapState {
+    return { type: this.type, keySize: this.keySize, valueSize: this.valueSize, maxEntries: this.maxEntries, flags: this.flags, nrCpus: this.nrCpus };
+  }
+
+  protected abstract saveBody(): MapState;
+  protected abstract restoreBody(body: MapState): void;
 
   freeze(): void {
     this.frozen = true;

@@ -7,6 +7,7 @@ import { innerMapMatches, type FdResolver } from './array.js';
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { readU32, u32Key } from './bytes.js';
 import { E2BIG, EBADF, EINVAL, ENOENT, EPERM } from './errno.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { BpfMap, MapDefinition } from './types.js';
 import { BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE } from './uapi.js';
 
@@ -102,6 +103,21 @@ export class FdArrayMap extends MapBase {
     this.ids[index] = 0;
     this.handles[index] = 0n;
     return 0;
+  }
+
+  protected saveBody(): MapState {
+    return { ids: copyOf(this.ids) };
+  }
+
+  /** Inner maps are found again by id: restore the maps in the order they were created. */
+  protected restoreBody(body: MapState): void {
+    restoreInto('slots', this.ids, body.ids);
+    for (let i = 0; i < this.maxEntries; i++) {
+      if (!this.ofMaps || this.ids[i] === 0) continue;
+      const inner = this.resolver.mapById?.(this.ids[i]);
+      if (!inner) throw new Error(`map ${this.name}: slot ${i} refers to map id ${this.ids[i]}, which does not exist`);
+      this.handles[i] = inner.handle;
+    }
   }
 
   /** array_map_get_next_key: walks indices, empty slots included, as for any array. */

@@ -17,6 +17,7 @@ import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './bas
 import { bytesEqual, copyValue, hashBytes, readU32, u32Key, zeroValue } from './bytes.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
 import { BpfLru } from './lru-list.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { BpfMap, MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
@@ -418,6 +419,39 @@ export class HashMap extends MapBase {
 
   protected override entry(key: Uint8Array, value: Uint8Array): MapEntry {
     return this.percpu ? { key, value, perCpu: splitPerCpu(value, this.valueSize, this.nrCpus) } : { key, value };
+  }
+
+  protected saveBody(): MapState {
+    return {
+      arena: this.arena.saveState(this.bytes()),
+      heads: copyOf(this.heads),
+      next: copyOf(this.next),
+      hashes: copyOf(this.hashes),
+      linked: copyOf(this.linked),
+      count: this.count,
+      lru: this.lruList?.saveState(),
+    };
+  }
+
+  protected restoreBody(body: MapState): void {
+    this.arena.restoreState(body.arena as MapState, () => this.bytes());
+    restoreInto('buckets', this.heads, body.heads);
+    restoreInto('chains', this.next, body.next);
+    restoreInto('hashes', this.hashes, body.hashes);
+    restoreInto('elements', this.linked, body.linked);
+    this.count = body.count as number;
+    if (this.lruList) this.lruList.restoreState(body.lru as MapState);
+    this.valuePtrs.fill(0n); // the values may now live elsewhere in VM memory
+    if (this.innerHandles) {
+      const mem = this.bytes();
+      for (let s = 0; s < this.linked.length; s++) {
+        if (!this.linked[s]) continue;
+        const id = readU32(mem, this.valueOff(s, 0));
+        const inner = this.resolver.mapById?.(id);
+        if (!inner) throw new Error(`map ${this.name}: an element refers to map id ${id}, which does not exist`);
+        this.innerHandles[s] = inner.handle;
+      }
+    }
   }
 
   override destroy(): void {

@@ -13,3 +13,4 @@ export { RingbufMap, type RingbufRecord } from './ringbuf.js';
 export { BpfLru } from './lru-list.js';
 export { createMap, MapRegistry, MAP_HANDLE_BASE, MAP_HANDLE_STRIDE, type CreateMapOptions } from './registry.js';
 export { u32Key, hashBytes } from './bytes.js';
+export type { MapState } from './state.js';

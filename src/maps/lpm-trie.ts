@@ -10,6 +10,7 @@ import { SlotArena } from './arena.js';
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { readU32 } from './bytes.js';
 import { EEXIST, EINVAL, ENOENT, ENOSPC, EPERM } from './errno.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
 import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_NOEXIST } from './uapi.js';
 
@@ -397,6 +398,37 @@ export class LpmTrieMap extends MapBase {
       node = this.child(node, LpmTrieMap.extractBit(key, 4, this.prefixlen[node]));
     }
     return node;
+  }
+
+  protected saveBody(): MapState {
+    return {
+      values: this.values.saveState(this.bytes()),
+      child0: copyOf(this.child0),
+      child1: copyOf(this.child1),
+      prefixlen: copyOf(this.prefixlen),
+      nodeFlags: copyOf(this.nodeFlags),
+      valueSlot: copyOf(this.valueSlot),
+      data: copyOf(this.data),
+      freeNodes: this.freeNodes.slice(),
+      nextFresh: this.nextFresh,
+      root: this.root,
+      nEntries: this.nEntries,
+    };
+  }
+
+  protected restoreBody(b: MapState): void {
+    this.values.restoreState(b.values as MapState, () => this.bytes());
+    restoreInto('trie nodes', this.child0, b.child0);
+    restoreInto('trie nodes', this.child1, b.child1);
+    restoreInto('trie nodes', this.prefixlen, b.prefixlen);
+    restoreInto('trie nodes', this.nodeFlags, b.nodeFlags);
+    restoreInto('trie nodes', this.valueSlot, b.valueSlot);
+    restoreInto('trie node data', this.data, b.data);
+    this.freeNodes.length = 0;
+    this.freeNodes.push(...(b.freeNodes as number[]));
+    this.nextFresh = b.nextFresh as number;
+    this.root = b.root as number;
+    this.nEntries = b.nEntries as number;
   }
 
   override destroy(): void {

@@ -27,6 +27,7 @@ const PERCPU_FREE_TARGET = 4;
 const PERCPU_NR_SCANS = PERCPU_FREE_TARGET;
 
 import { IntLists } from './list.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 
 /** Removes an element from its hash table; false when it is not (or no longer) there. */
 export type DelFromHtab = (node: number) => boolean;
@@ -111,6 +112,34 @@ export class BpfLru {
         i++;
       } while (i < this.nodes && i % pcpuEntries !== 0);
     }
+  }
+
+  saveState(): MapState {
+    return {
+      prev: copyOf(this.lists.prev),
+      next: copyOf(this.lists.next),
+      type: copyOf(this.type),
+      ref: copyOf(this.ref),
+      cpu: copyOf(this.cpuOf),
+      lists: this.lruLists.map((l) => [l.counts[0], l.counts[1], l.nextInactiveRotation]),
+      nextSteal: this.local.map((l) => l.nextSteal),
+    };
+  }
+
+  restoreState(s: MapState): void {
+    restoreInto('LRU list links', this.lists.prev, s.prev);
+    restoreInto('LRU list links', this.lists.next, s.next);
+    restoreInto('LRU node types', this.type, s.type);
+    restoreInto('LRU reference bits', this.ref, s.ref);
+    restoreInto('LRU node CPUs', this.cpuOf, s.cpu);
+    const lists = s.lists as number[][];
+    const steal = s.nextSteal as number[];
+    if (lists.length !== this.lruLists.length || steal.length !== this.local.length) throw new Error('map state: LRU lists of another CPU count');
+    lists.forEach(([active, inactive, rotation], i) => {
+      this.lruLists[i].counts = [active, inactive];
+      this.lruLists[i].nextInactiveRotation = rotation;
+    });
+    steal.forEach((n, i) => (this.local[i].nextSteal = n));
   }
 
   /** bpf_lru_node_set_ref: what a lookup from a program (or an LRU update of a key) does. */

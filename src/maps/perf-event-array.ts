@@ -7,6 +7,7 @@
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { readU32, u32Key } from './bytes.js';
 import { E2BIG, EINVAL, ENOENT, EOPNOTSUPP } from './errno.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
 import { BPF_F_CURRENT_CPU, BPF_F_INDEX_MASK } from './uapi.js';
 
@@ -58,6 +59,15 @@ export class PerfEventArrayMap extends MapBase {
     const r = this.records;
     this.records = [];
     return r;
+  }
+
+  /** Which slots have an event, on which CPU; samples already written are outputs, not state. */
+  protected saveBody(): MapState {
+    return { eventCpu: copyOf(this.eventCpu) };
+  }
+
+  protected restoreBody(b: MapState): void {
+    restoreInto('events', this.eventCpu, b.eventCpu);
   }
 
   bpfLookup(): bigint {

@@ -5,6 +5,7 @@
 
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { E2BIG, EINVAL, ENOENT, EPERM } from './errno.js';
+import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_RDONLY, BPF_MAP_TYPE, BPF_NOEXIST } from './uapi.js';
 
@@ -118,6 +119,16 @@ export class QueueStackMap extends MapBase {
 
   getNextKey(): Uint8Array | undefined {
     return undefined;
+  }
+
+  protected saveBody(): MapState {
+    return { elements: copyOf(this.elements), head: this.head, tail: this.tail };
+  }
+
+  protected restoreBody(b: MapState): void {
+    restoreInto('elements', this.elements, b.elements);
+    this.head = b.head as number;
+    this.tail = b.tail as number;
   }
 
   /** The values in the order pops would return them (without popping). */

@@ -10,6 +10,7 @@
 
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { EINVAL } from './errno.js';
+import type { MapState } from './state.js';
 import type { MapDefinition } from './types.js';
 import { BPF_RB_AVAIL_DATA, BPF_RB_CONS_POS, BPF_RB_PROD_POS, BPF_RB_RING_SIZE } from './uapi.js';
 
@@ -151,6 +152,34 @@ export class RingbufMap extends MapBase {
         return BigInt(this.producerPos);
       default:
         return 0n;
+    }
+  }
+
+  /** Positions and the ring's bytes (records not consumed yet included); delivered records are outputs. */
+  protected saveBody(): MapState {
+    return {
+      producerPos: this.producerPos,
+      consumerPos: this.consumerPos,
+      pendingPos: this.pendingPos,
+      manual: this.manual,
+      data: this.bytes().slice(this.dataOff, this.dataOff + 2 * this.size),
+    };
+  }
+
+  protected restoreBody(b: MapState): void {
+    const data = b.data as Uint8Array;
+    if (data.length !== 2 * this.size) throw new Error(`map ${this.name}: ring data of ${data.length} bytes, expected ${2 * this.size}`);
+    this.bytes().set(data, this.dataOff);
+    this.producerPos = b.producerPos as number;
+    this.consumerPos = b.consumerPos as number;
+    this.pendingPos = b.pendingPos as number;
+    this.manual = b.manual === true;
+    // Reserved records name their ring buffer by id in the header; ids may differ now.
+    const v = new DataView(this.bytes().buffer);
+    for (let pos = this.consumerPos; pos < this.producerPos; ) {
+      const hdr = this.dataOff + (pos & this.mask);
+      v.setUint32(hdr + 4, this.id, true);
+      pos += ((v.getUint32(hdr, true) & ~(BUSY_BIT | DISCARD_BIT)) + HDR_SZ + 7) & ~7;
     }
   }
 

@@ -126,4 +126,8 @@ export interface BpfMap {
   /** Every entry in get_next_key order. */
   entries(): MapEntry[];
   dump(): MapDump;
+  /** The whole state as plain data (msgpackr-friendly), for snapshots (state.ts). */
+  saveState(): import('./state.js').MapState;
+  /** Restores a state saved from a map with the same definition and CPU count. */
+  restoreState(state: import('./state.js').MapState): void;
 }

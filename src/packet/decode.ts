@@ -9,6 +9,18 @@ import { decodeIPv4, decodeIPv6, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IPIP, IPP
 import { decodeArp, decodeEthernet, decodeNull, decodeSll, decodeSll2, decodeVlan, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_TEB, isVlanEtherType } from './link.js';
 import { decodeIcmp, decodeIcmpv6, decodeTcp, decodeUdp } from './transport.js';
 import { decodeGeneve, decodeVxlan } from './tunnel.js';
+import {
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  LINKTYPE_RAW_12,
+  LINKTYPE_RAW_14,
+} from '../pcap/linktype.js';
 
 export type { ChecksumStatus, DecodedLayer, DecodedPacket, PacketField } from './fields.js';
 export { getField } from './fields.js';
@@ -43,26 +55,26 @@ export function decodePacket(frame: Uint8Array, linkType = 1, options: DecodeOpt
 
 function firstLayer(d: DecodeContext, linkType: number, end: number): NextLayer {
   switch (linkType) {
-    case 1:
+    case LINKTYPE_ETHERNET:
       return { kind: 'ethernet', offset: 0, end };
-    case 0:
+    case LINKTYPE_NULL:
       return decodeNull(d, 0, end, false);
-    case 108:
+    case LINKTYPE_LOOP:
       return decodeNull(d, 0, end, true);
-    case 101:
-    case 12:
-    case 14: {
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_12:
+    case LINKTYPE_RAW_14: {
       const version = end > 0 ? d.u8(0) >> 4 : 0;
       if (version === 6) return { kind: 'ethertype', etherType: ETHERTYPE_IPV6, offset: 0, end };
       return { kind: 'ethertype', etherType: ETHERTYPE_IPV4, offset: 0, end };
     }
-    case 228:
+    case LINKTYPE_IPV4:
       return { kind: 'ethertype', etherType: ETHERTYPE_IPV4, offset: 0, end };
-    case 229:
+    case LINKTYPE_IPV6:
       return { kind: 'ethertype', etherType: ETHERTYPE_IPV6, offset: 0, end };
-    case 113:
+    case LINKTYPE_LINUX_SLL:
       return decodeSll(d, 0, end);
-    case 276:
+    case LINKTYPE_LINUX_SLL2:
       return decodeSll2(d, 0, end);
     default:
       d.layer('data', 0, end);
@@ -77,6 +89,7 @@ function decodeNext(d: DecodeContext, next: NonNullable<NextLayer>): NextLayer {
       return undefined;
     }
     d.depth++;
+    if (next.kind === 'ethertype' && next.quoted) d.quoted = true;
   }
   switch (next.kind) {
     case 'ethernet':

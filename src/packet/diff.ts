@@ -21,14 +21,19 @@ export type FieldChange =
 /** A field's name without its tunnel prefix, with its occurrence number in the layer (options
  *  repeat: the second `tcp.option_kind` is `tcp.option_kind#2`). */
 function fieldKeys(layer: DecodedLayer): Map<string, PacketField> {
-  const prefix = depthPrefix(layer.depth);
-  const seen = new Map<string, number>();
+  const prefixLength = depthPrefix(layer.depth).length;
   const keys = new Map<string, PacketField>();
+  let seen: Map<string, number> | undefined;
   for (const f of layer.fields) {
-    const base = f.name.slice(prefix.length);
-    const n = (seen.get(base) ?? 0) + 1;
+    const base = prefixLength ? f.name.slice(prefixLength) : f.name;
+    if (!keys.has(base)) {
+      keys.set(base, f);
+      continue;
+    }
+    seen ??= new Map();
+    const n = (seen.get(base) ?? 1) + 1;
     seen.set(base, n);
-    keys.set(n === 1 ? base : `${base}#${n}`, f);
+    keys.set(`${base}#${n}`, f);
   }
   return keys;
 }
@@ -55,6 +60,10 @@ type Step = { pair: [number, number] } | { removed: number } | { added: number }
 function alignLayers(a: DecodedLayer[], b: DecodedLayer[]): Step[] {
   const n = a.length;
   const m = b.length;
+  // The common case (a rewrite that keeps the headers): the same protocols in the same order.
+  if (n === m && a.every((layer, i) => layer.protocol === b[i].protocol && layer.depth === b[i].depth)) {
+    return a.map((_, i) => ({ pair: [i, i] }));
+  }
   const best: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
   const keysA = a.map(fieldKeys);
   const keysB = b.map(fieldKeys);

@@ -6,7 +6,7 @@ export type ChecksumStatus = 'good' | 'bad' | 'unverified';
 
 export interface PacketField {
   /** Dotted name as Wireshark names it (`ip.src`), with `inner.` (`inner2.`, ...) in front for
-   *  layers inside a tunnel (VXLAN, Geneve, IP-in-IP). */
+   *  layers inside a tunnel (VXLAN, Geneve, IP-in-IP) or quoted by an ICMP error. */
   name: string;
   /** Text for people: addresses in text form, flags by name, numbers in Wireshark's base. */
   display: string;
@@ -26,7 +26,7 @@ export interface DecodedLayer {
   /** Protocol short name: eth, vlan, ieee8021ad, arp, ip, ipv6, ipv6.hopopts, ipv6.routing, ipv6.fraghdr,
    *  ipv6.dstopts, ah, tcp, udp, icmp, icmpv6, vxlan, geneve, dns, sll, null, data. */
   protocol: string;
-  /** 0 for the outer packet, 1 inside the first tunnel, and so on. */
+  /** 0 for the outer packet, 1 inside the first tunnel (or the packet an ICMP error quotes), and so on. */
   depth: number;
   /** Byte offset of the header in the frame and its length (header only, not payload). */
   offset: number;
@@ -68,6 +68,9 @@ export class DecodeContext {
   readonly layers: DecodedLayer[] = [];
   depth = 0;
   malformed?: string;
+  /** Set once decoding enters the packet quoted by an ICMP error (RFC 792, RFC 4443 2.4): it is
+   *  cut short on purpose, so short lengths there are expected, not malformed. */
+  quoted = false;
 
   constructor(
     readonly frame: Uint8Array,
@@ -117,7 +120,10 @@ export class LayerBuilder {
     const field = this.add(name, offset, 2, value, hex(value, 4));
     if (expected === undefined) field.status = 'unverified';
     else {
-      field.status = value === expected ? 'good' : 'bad';
+      // 0x0000 and 0xffff are the two one's complement zeros: a sender (or an incremental update,
+      // RFC 1624 3) may write either, and a receiver's sum check accepts both, as Wireshark does.
+      const bothZero = (value === 0 || value === 0xffff) && (expected === 0 || expected === 0xffff);
+      field.status = value === expected || bothZero ? 'good' : 'bad';
       field.expected = expected;
     }
     return field;
@@ -159,7 +165,7 @@ export interface IpInfo {
  *  `end` is where that protocol's bytes end (IP total length, UDP length), not the frame end. */
 export type NextLayer =
   | { kind: 'ethernet'; offset: number; end: number; tunnel?: boolean }
-  | { kind: 'ethertype'; etherType: number; offset: number; end: number; tunnel?: boolean }
+  | { kind: 'ethertype'; etherType: number; offset: number; end: number; tunnel?: boolean; quoted?: boolean }
   | { kind: 'ip-protocol'; protocol: number; offset: number; end: number; ip: IpInfo }
   | { kind: 'vxlan' | 'geneve' | 'dns'; offset: number; end: number }
   | undefined;

@@ -99,7 +99,7 @@ export function decodeIPv4(d: DecodeContext, offset: number, end: number): NextL
   let payloadEnd = offset + totalLength;
   const incomplete = payloadEnd > end;
   if (incomplete) {
-    if (!d.cutByCapture) l.malformed(`total length ${totalLength} runs past the ${end - offset} bytes the frame holds`, offset + 2);
+    if (!d.cutByCapture && !d.quoted) l.malformed(`total length ${totalLength} runs past the ${end - offset} bytes the frame holds`, offset + 2);
     payloadEnd = end;
   }
   const ip: IpInfo = {
@@ -167,7 +167,7 @@ export function decodeIPv6(d: DecodeContext, offset: number, end: number): NextL
   let payloadEnd = payloadLength === 0 ? end : offset + 40 + payloadLength;
   const incomplete = payloadEnd > end;
   if (incomplete) {
-    if (!d.cutByCapture) l.malformed(`payload length ${payloadLength} runs past the ${end - offset - 40} bytes the frame holds`, offset + 4);
+    if (!d.cutByCapture && !d.quoted) l.malformed(`payload length ${payloadLength} runs past the ${end - offset - 40} bytes the frame holds`, offset + 4);
     payloadEnd = end;
   }
   const ip: IpInfo = { version: 6, src: d.frame.slice(offset + 8, offset + 24), dst: d.frame.slice(offset + 24, offset + 40), fragment: false, incomplete, claimedEnd: payloadLength === 0 ? end : offset + 40 + payloadLength };

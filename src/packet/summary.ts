@@ -40,6 +40,7 @@ function describe(layers: DecodedLayer[], from: number): string {
   let ports: [number, number] | undefined;
   let what = '';
   let innerFrom = -1;
+  let innerLabel = 'inner';
   let i = from;
   for (; i < layers.length && layers[i].depth === depth; i++) {
     const layer = layers[i];
@@ -86,6 +87,11 @@ function describe(layers: DecodedLayer[], from: number): string {
         break;
       case 'tcp': {
         ports = [num(layer, 'tcp.srcport'), num(layer, 'tcp.dstport')];
+        if (value(layer, 'tcp.flags') === undefined) {
+          // The 8 bytes an ICMP error quotes: ports and sequence number only.
+          what = value(layer, 'tcp.seq') === undefined ? 'TCP' : `TCP seq=${num(layer, 'tcp.seq')}`;
+          break;
+        }
         const flags = num(layer, 'tcp.flags');
         const parts = [`TCP [${tcpFlagNames(flags).join(', ')}]`, `seq=${num(layer, 'tcp.seq')}`];
         if (flags & 0x10) parts.push(`ack=${num(layer, 'tcp.ack')}`);
@@ -101,6 +107,8 @@ function describe(layers: DecodedLayer[], from: number): string {
         break;
       case 'icmp': {
         const type = num(layer, 'icmp.type');
+        innerFrom = i + 1;
+        innerLabel = 'quoted';
         const name = icmpTypeName(type) ?? `type ${type}`;
         what = `ICMP ${name}`;
         if (value(layer, 'icmp.ident') !== undefined) what += ` id=${num(layer, 'icmp.ident')} seq=${num(layer, 'icmp.seq')}`;
@@ -110,6 +118,8 @@ function describe(layers: DecodedLayer[], from: number): string {
       }
       case 'icmpv6': {
         const type = num(layer, 'icmpv6.type');
+        innerFrom = i + 1;
+        innerLabel = 'quoted';
         what = `ICMPv6 ${icmpv6TypeName(type) ?? `type ${type}`}`;
         if (value(layer, 'icmpv6.echo.identifier') !== undefined) {
           what += ` id=${num(layer, 'icmpv6.echo.identifier')} seq=${num(layer, 'icmpv6.echo.sequence_number')}`;
@@ -123,7 +133,7 @@ function describe(layers: DecodedLayer[], from: number): string {
         const response = num(layer, 'dns.flags.response') === 1;
         const name = value(layer, 'dns.qry.name');
         const type = value(layer, 'dns.qry.type');
-        what = `DNS ${response ? 'response' : 'query'} ${layer.fields[0]?.display ?? ''}`;
+        what = `DNS ${response ? 'response' : 'query'} 0x${num(layer, 'dns.id').toString(16).padStart(4, '0')}`;
         if (name !== undefined) what += ` ${dnsTypeName(Number(type))} ${name}`;
         break;
       }
@@ -153,7 +163,7 @@ function describe(layers: DecodedLayer[], from: number): string {
   }
   if (vlans.length) text = `[vlan ${vlans.join('.')}] ${text}`;
   if (innerFrom >= 0 && innerFrom < layers.length && layers[innerFrom].depth === depth + 1) {
-    text += ` [inner: ${describe(layers, innerFrom)}]`;
+    text += ` [${innerLabel}: ${describe(layers, innerFrom)}]`;
   }
   for (const bad of badChecksums) text += ` (bad ${bad} checksum)`;
   return text.trim();

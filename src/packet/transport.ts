@@ -6,6 +6,7 @@ import { formatIPv6 } from './addr.js';
 import { computeChecksum, pseudoHeaderSum } from './checksum.js';
 import { type DecodeContext, hex, type IpInfo, type NextLayer } from './fields.js';
 import { IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from './ip.js';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from './link.js';
 
 export const UDP_PORT_DNS = 53;
 export const UDP_PORT_MDNS = 5353;
@@ -32,6 +33,16 @@ function transportChecksum(d: DecodeContext, ip: IpInfo, protocol: number, start
 
 export function decodeTcp(d: DecodeContext, offset: number, end: number, ip: IpInfo): NextLayer {
   const l = d.layer('tcp', offset, 20);
+  // An ICMP error quotes only 8 bytes of TCP (RFC 792): ports and sequence number, as tshark shows.
+  if (d.quoted && end - offset < 20) {
+    if (end - offset >= 4) {
+      l.add('tcp.srcport', offset, 2, d.u16(offset));
+      l.add('tcp.dstport', offset + 2, 2, d.u16(offset + 2));
+    }
+    if (end - offset >= 8) l.add('tcp.seq', offset + 4, 4, d.u32(offset + 4));
+    l.layer.length = Math.max(0, end - offset);
+    return undefined;
+  }
   if (!l.fits(offset, 20, end)) return undefined;
   l.add('tcp.srcport', offset, 2, d.u16(offset));
   l.add('tcp.dstport', offset + 2, 2, d.u16(offset + 2));
@@ -56,7 +67,8 @@ export function decodeTcp(d: DecodeContext, offset: number, end: number, ip: IpI
   // The payload length comes from IP's length, as Wireshark computes it, even if the capture
   // kept fewer bytes.
   const payloadLength = Math.max(0, ip.claimedEnd - offset - headerLength);
-  l.add('tcp.len', offset + headerLength, Math.max(0, end - offset - headerLength), payloadLength);
+  // Inside an ICMP quote there is no segment to measure (tshark gives no tcp.len there either).
+  if (!d.quoted) l.add('tcp.len', offset + headerLength, Math.max(0, end - offset - headerLength), payloadLength);
   if (!l.fits(offset, headerLength, end, 'options')) return undefined;
   decodeTcpOptions(d, l, offset + 20, offset + headerLength);
   return undefined;
@@ -124,7 +136,10 @@ export function decodeUdp(d: DecodeContext, offset: number, end: number, ip: IpI
     if (expected === 0) expected = 0xffff;
     const f = l.checksum('udp.checksum', offset + 6, expected);
     // RFC 8200 8.1: over IPv6 a zero checksum is invalid (RFC 6935 tunnels aside).
-    if (checksum === 0) f.display = '0x0000 (zero, not allowed over IPv6)';
+    if (checksum === 0) {
+      f.display = '0x0000 (zero, not allowed over IPv6)';
+      f.status = 'bad';
+    }
   }
   if (!lengthOk && length < 8) return undefined;
   const payload = offset + 8;
@@ -133,6 +148,9 @@ export function decodeUdp(d: DecodeContext, offset: number, end: number, ip: IpI
   if ([srcPort, dstPort].some((p) => p === UDP_PORT_DNS || p === UDP_PORT_MDNS)) return { kind: 'dns', offset: payload, end: udpEnd };
   return undefined;
 }
+
+/** Destination unreachable, source quench, redirect, time exceeded, parameter problem. */
+const ICMP_ERRORS = new Set([3, 4, 5, 11, 12]);
 
 const ICMP_TYPES: Record<number, string> = {
   0: 'echo reply',
@@ -168,6 +186,8 @@ export function decodeIcmp(d: DecodeContext, offset: number, end: number, ip: Ip
     // RFC 1191 4: "fragmentation needed" carries the next-hop MTU in the low 16 bits.
     l.add('icmp.mtu', offset + 6, 2, d.u16(offset + 6));
   }
+  // Error messages quote the offending packet's IP header and first 8 bytes (RFC 792).
+  if (ICMP_ERRORS.has(type) && end > offset + 8) return { kind: 'ethertype', etherType: ETHERTYPE_IPV4, offset: offset + 8, end, tunnel: true, quoted: true };
   return undefined;
 }
 
@@ -212,5 +232,7 @@ export function decodeIcmpv6(d: DecodeContext, offset: number, end: number, ip: 
     const name = type === 135 ? 'icmpv6.nd.ns.target_address' : 'icmpv6.nd.na.target_address';
     l.add(name, offset + 8, 16, formatIPv6(d.frame, offset + 8));
   }
+  // Error messages (types below 128) quote as much of the offending packet as fits (RFC 4443 2.4).
+  if (type >= 1 && type <= 4 && end > offset + 8) return { kind: 'ethertype', etherType: ETHERTYPE_IPV6, offset: offset + 8, end, tunnel: true, quoted: true };
   return undefined;
 }

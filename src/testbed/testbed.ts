@@ -11,9 +11,9 @@ import { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
 import { linkProgram } from './link.js';
 import { TypedMap } from '../typed/typed-map.js';
-import { createClock, type ClockOptions } from '../env/clock.js';
-import { createPrng } from '../env/prng.js';
-import type { ClockState, PrngState } from '../env/types.js';
+import { Environment, type EnvironmentSpec } from '../env/environment.js';
+import { envHelpers } from '../helpers/env-helpers.js';
+import { HelperMemory } from '../helpers/memory.js';
 import { coreHelpers, type CoreRunLog } from '../helpers/core-helpers.js';
 import { installMapHelpers, MAP_HELPERS, type MapHelperEnv } from '../helpers/map-helpers.js';
 
@@ -22,10 +22,11 @@ export interface TestbedOptions {
   nrCpus?: number;
   /** Instruction budget per run (default 1,000,000). */
   budget?: number;
-  /** The virtual clock's starting point (see src/env/clock.ts). */
-  clock?: ClockOptions;
-  /** Seed of bpf_get_prandom_u32's generator (default 1): the same seed gives the same run. */
-  seed?: number;
+  /**
+   * The emulated kernel around the programs: devices, routes, neighbours, sockets, the virtual
+   * clock and the seed of bpf_get_prandom_u32 (src/env/environment.ts). Or a live Environment.
+   */
+  environment?: EnvironmentSpec | Environment;
   /** The CPU programs run on (default 0). */
   cpu?: number;
   /** Extra host helpers by kernel number, added to (or replacing) the emulated kernel's. */
@@ -55,8 +56,7 @@ export class Testbed {
   /** Maps in the spec's order (index = the spec's map index). */
   private readonly liveMaps: BpfMap[] = [];
   readonly registry = new MapRegistry();
-  readonly clock: ClockState;
-  readonly prng: PrngState;
+  readonly env: Environment;
   private readonly mapEnv: MapHelperEnv;
   /** What helpers record during a run; emptied at the start of each run. */
   private readonly log: CoreRunLog = { printk: [], tailCalls: [] };
@@ -66,8 +66,7 @@ export class Testbed {
     readonly machine: Machine,
     private readonly opts: TestbedOptions,
   ) {
-    this.clock = createClock(opts.clock);
-    this.prng = createPrng(opts.seed ?? 1);
+    this.env = opts.environment instanceof Environment ? opts.environment : Environment.fromSpec(opts.environment ?? {});
     this.mapEnv = { mem: machine, maps: this.registry, cpu: opts.cpu ?? 0, nrCpus: opts.nrCpus ?? 1 };
   }
 
@@ -193,12 +192,17 @@ export class Testbed {
       machine: this.machine,
       maps: this.registry,
       progIdOf: (id) => (id >= 1 && id <= this.programsByName.size ? id - 1 : undefined),
-      clock: this.clock,
-      prng: this.prng,
+      env: this.env,
       cpu: () => this.cpu,
       log: this.log,
     });
-    for (const table of [core, this.opts.helpers ?? new Map()]) {
+    const envTable = envHelpers({
+      env: this.env,
+      mem: new HelperMemory(this.machine),
+      fibContext: (progId) => ({ kind: this.programById(progId)?.spec.type === 'xdp' ? 'xdp' : 'skb' }),
+      netnsOf: () => 0,
+    });
+    for (const table of [core, envTable, this.opts.helpers ?? new Map()]) {
       for (const [id, fn] of table) {
         this.machine.setHelper(id, fn);
         this.helperIds.add(id);
@@ -229,6 +233,10 @@ export class Testbed {
       });
       this.programsByName.set(spec.name, { name: spec.name, progId, id: progId + 1, spec });
     }
+  }
+
+  private programById(progId: number): LoadedProgram | undefined {
+    return this.programs.find((p) => p.progId === progId);
   }
 
   /** Static `.values` of PROG_ARRAY and map-in-map definitions, as libbpf fills them at load. */

@@ -235,5 +235,12 @@ export const ATOMIC_W = 141;
 export const ATOMIC_DW = 142;
 // The second slot of an lddw: never executed (jumps into it are refused at load).
 export const LDDW_HI = 143;
-// Superinstructions for hot pairs can take numbers from here on.
-export const OP_COUNT = 144;
+// Superinstructions: `rA = rB; rA += rC; rX = *(size *)(rA + off)`, the array-indexing load
+// clang emits in loops over a buffer. The record is the mov's; the add and the load keep their
+// own records (so a jump into the middle of the group still works), and the loop reads their
+// fields from the next two records. Traced runs execute them one by one.
+export const IDX_LDX_B = 144;
+export const IDX_LDX_H = 145;
+export const IDX_LDX_W = 146;
+export const IDX_LDX_DW = 147;
+export const OP_COUNT = 148;

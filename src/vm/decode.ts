@@ -98,7 +98,14 @@ export function internalOp(insn: Insn): number {
       return [A.ST_W, A.ST_H, A.ST_B, A.ST_DW][(opcode >> 3) & 3];
     case CLS_STX: {
       const size = (opcode >> 3) & 3;
-      if ((opcode & 0xe0) === 0xc0) return size === 3 ? A.ATOMIC_DW : A.ATOMIC_W;
+      if ((opcode & 0xe0) === 0xc0) {
+        // BPF_LOAD_ACQ (0x100) / BPF_STORE_REL (0x110), kernel 6.15+: in a single-threaded VM an
+        // acquire load is a plain load and a release store a plain store
+        // (Documentation/bpf/standardization/instruction-set.rst, "Atomic operations").
+        if (insn.imm === 0x100) return [A.LDX_W, A.LDX_H, A.LDX_B, A.LDX_DW][size];
+        if (insn.imm === 0x110) return [A.STX_W, A.STX_H, A.STX_B, A.STX_DW][size];
+        return size === 3 ? A.ATOMIC_DW : A.ATOMIC_W;
+      }
       return [A.STX_W, A.STX_H, A.STX_B, A.STX_DW][size];
     }
   }
@@ -153,6 +160,22 @@ export function writeRecords(
     }
     view.setInt32(r + A.REC_OFF, off, true);
     view.setBigInt64(r + A.REC_IMM, imm, true);
+  }
+}
+
+/**
+ * Fuses `rA = rB; rA += rC; rX = *(size *)(rA + off)` into one superinstruction on the mov's
+ * record (see abi.ts IDX_LDX_*). Only the first record changes.
+ */
+export function fuseSuperinstructions(view: DataView, at: number, count: number): void {
+  const op = (i: number): number => view.getUint8(at + i * A.REC_SIZE + A.REC_OP);
+  const dst = (i: number): number => view.getUint8(at + i * A.REC_SIZE + A.REC_DST);
+  const src = (i: number): number => view.getUint8(at + i * A.REC_SIZE + A.REC_SRC);
+  for (let i = 0; i + 2 < count; i++) {
+    if (op(i) !== A.MOV64_X || op(i + 1) !== A.ADD64_X || dst(i + 1) !== dst(i)) continue;
+    const load = op(i + 2);
+    if (load < A.LDX_B || load > A.LDX_DW || src(i + 2) !== dst(i)) continue;
+    view.setUint8(at + i * A.REC_SIZE + A.REC_OP, A.IDX_LDX_B + (load - A.LDX_B));
   }
 }
 

@@ -4,21 +4,9 @@
 import type { Insn } from '../asm/insn.js';
 import { formatInsn } from '../asm/disasm.js';
 import { helperName } from '../helpers/names.js';
-import type { FaultCode, SourceLine } from './types.js';
+import type { FaultCode, RegionInfo, SourceLine } from './types.js';
 
-/** A region as the host knows it (also returned by Machine.regions()). */
-export interface RegionInfo {
-  id: number;
-  kind: string;
-  name: string;
-  /** wasm offset and length */
-  offset: number;
-  length: number;
-  /** BPF virtual address of the first byte */
-  start: bigint;
-  read: boolean;
-  write: boolean;
-}
+export type { RegionInfo };
 
 export interface FaultContext {
   code: FaultCode;

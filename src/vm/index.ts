@@ -2,5 +2,5 @@
 export { Machine, ProgramLoadError, HelperFault } from './machine.js';
 export { execRaw, type ExecRawOptions, type ExecRawResult } from './exec.js';
 export { validateProgram, type ValidateOptions, type ValidationProblem } from './validate.js';
-export { formatFault, describeInsn, whereRelative, type RegionInfo, type FaultContext } from './fault.js';
+export { formatFault, describeInsn, whereRelative, type FaultContext } from './fault.js';
 export * from './types.js';

@@ -4,7 +4,7 @@
 import type { Insn } from '../asm/insn.js';
 import { helperName as kernelHelperName } from '../helpers/names.js';
 import * as A from './abi.js';
-import { functionStarts, writeRecords } from './decode.js';
+import { functionStarts, fuseSuperinstructions, writeRecords } from './decode.js';
 import { describeInsn, formatFault, type RegionInfo } from './fault.js';
 import {
   DEFAULT_INSN_BUDGET,
@@ -108,7 +108,6 @@ export class Machine {
   private readonly wasm: WasmExports;
   private readonly ctrl: number;
   private view!: DataView;
-  private viewBuffer: ArrayBufferLike | undefined;
   /** Free blocks [offset, size], sorted by offset; allocated blocks by offset → size. */
   private free_: [number, number][] = [];
   private readonly allocated = new Map<number, number>();
@@ -129,6 +128,8 @@ export class Machine {
   private helperError: unknown;
   private tailCalls = 0;
   private ldAbsRegionId: number | undefined;
+  private regWordsView!: BigUint64Array;
+  private ctlWordsView!: Int32Array;
 
   private constructor(instance: WebAssembly.Instance) {
     this.wasm = instance.exports as unknown as WasmExports;
@@ -158,6 +159,7 @@ export class Machine {
     const mem = this.wasm.memory;
     const have = mem.buffer.byteLength / PAGE;
     if (memoryPages > have) mem.grow(memoryPages - have);
+    this.refreshBuffer();
     const heap = align(this.wasm.heapBase(), 16);
     this.heapStart = heap;
     this.free_ = [[heap, mem.buffer.byteLength - heap]];
@@ -181,18 +183,27 @@ export class Machine {
 
   // ---- memory ----
 
+  /**
+   * The current memory buffer. Only this class grows the memory (the wasm side never allocates),
+   * so it is refreshed after each grow instead of asking `memory.buffer`, which is slow, on
+   * every helper call.
+   */
+  private buffer!: ArrayBuffer;
+
+  private refreshBuffer(): void {
+    this.buffer = this.wasm.memory.buffer;
+    this.view = new DataView(this.buffer);
+    this.regWordsView = new BigUint64Array(this.buffer);
+    this.ctlWordsView = new Int32Array(this.buffer);
+  }
+
   private dv(): DataView {
-    const buf = this.wasm.memory.buffer;
-    if (buf !== this.viewBuffer) {
-      this.view = new DataView(buf);
-      this.viewBuffer = buf;
-    }
     return this.view;
   }
 
   /** A view of the whole VM memory (take a fresh one after any allocation: memory may grow). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.wasm.memory.buffer);
+    return new Uint8Array(this.buffer);
   }
 
   /** Allocates `size` zeroed bytes aligned to `align` (default 8); returns the wasm offset. */
@@ -228,6 +239,7 @@ export class Machine {
     } catch {
       mem.grow(Math.ceil(bytes / PAGE));
     }
+    this.refreshBuffer();
     this.release(oldEnd, mem.buffer.byteLength - oldEnd);
   }
 
@@ -272,7 +284,7 @@ export class Machine {
 
   toOffset(addr: bigint): number | undefined {
     const rel = U64(addr) - VBASE;
-    if (rel < 0n || rel >= BigInt(this.wasm.memory.buffer.byteLength)) return undefined;
+    if (rel < 0n || rel >= BigInt(this.buffer.byteLength)) return undefined;
     return Number(rel);
   }
 
@@ -362,7 +374,7 @@ export class Machine {
   }
 
   private checkRange(off: number, len: number, what: string): void {
-    if (!Number.isInteger(off) || !Number.isInteger(len) || off < this.heapStart || len < 0 || off + len > this.wasm.memory.buffer.byteLength) {
+    if (!Number.isInteger(off) || !Number.isInteger(len) || off < this.heapStart || len < 0 || off + len > this.buffer.byteLength) {
       throw new RangeError(`${what}: [${off}, ${off + len}) is not inside the VM heap`);
     }
     // A region must never expose the VM's own state (decoded code, tables, trace buffers).
@@ -436,6 +448,7 @@ export class Machine {
     const code = this.allocInternal(insns.length * A.REC_SIZE, 16);
     const funcStarts = functionStarts(insns);
     writeRecords(this.dv(), code, insns, funcStarts, (index) => VBASE + BigInt(code + index * A.REC_SIZE));
+    fuseSuperinstructions(this.dv(), code, insns.length);
     this.programs.push({ id, name: opts.name, insns: insns.map((i) => ({ ...i })), code, funcStarts, sourceLine: opts.sourceLine });
     this.ensureProgTable(this.programs.length);
     const dv = this.dv();
@@ -520,25 +533,29 @@ export class Machine {
 
   private dispatchHelper(id: number): void {
     const fn = this.hostHelpers.get(id);
-    const dv = this.dv();
-    const c = this.ctrl;
-    const args: [bigint, bigint, bigint, bigint, bigint] = [
-      dv.getBigUint64(c + 8, true),
-      dv.getBigUint64(c + 16, true),
-      dv.getBigUint64(c + 24, true),
-      dv.getBigUint64(c + 32, true),
-      dv.getBigUint64(c + 40, true),
-    ];
+    if (!fn) throw new Error(`helper ${id} has no implementation`);
+    const regs = this.regWords();
+    const base = this.ctrl >> 3;
+    const ctl = this.ctlWords();
     const call: HelperCall = {
       helperId: id,
-      args,
-      progId: dv.getInt32(c + A.CB_PROG, true),
-      insnIndex: dv.getInt32(c + A.CB_PC, true),
+      args: [regs[base + 1], regs[base + 2], regs[base + 3], regs[base + 4], regs[base + 5]],
+      progId: ctl[(this.ctrl + A.CB_PROG) >> 2],
+      insnIndex: ctl[(this.ctrl + A.CB_PC) >> 2],
     };
-    if (!fn) throw new Error(`helper ${id} has no implementation`);
     const r0 = fn(call);
     if (typeof r0 !== 'bigint') throw new TypeError(`helper ${id} returned ${typeof r0}, not a bigint`);
-    this.dv().setBigUint64(c + A.CB_REGS, U64(r0), true);
+    // The helper may have grown memory: take the view again.
+    this.regWords()[base] = r0; // BigUint64Array stores r0 modulo 2^64
+  }
+
+  /** Registers as 64-bit words (the control block is 16-byte aligned). */
+  private regWords(): BigUint64Array {
+    return this.regWordsView;
+  }
+
+  private ctlWords(): Int32Array {
+    return this.ctlWordsView;
   }
 
   /**
@@ -610,9 +627,14 @@ export class Machine {
 
     const dv = this.dv();
     const c = this.ctrl;
-    for (let i = 0; i <= 10; i++) dv.setBigUint64(c + 8 * i, i >= 1 && i <= 5 ? U64(args[i - 1] ?? 0n) : 0n, true);
-    dv.setBigInt64(c + A.CB_BUDGET, BigInt(budget), true);
-    dv.setBigInt64(c + A.CB_LEFT, BigInt(budget), true);
+    // Registers and the budget through the 64-bit view: a run costs little outside the loop.
+    const words = this.regWordsView;
+    const base = c >> 3;
+    words.fill(0n, base, base + 11);
+    for (let i = 0; i < args.length; i++) words[base + 1 + i] = args[i]; // stored modulo 2^64
+    const budgetWord = BigInt(budget);
+    words[base + (A.CB_BUDGET >> 3)] = budgetWord;
+    words[base + (A.CB_LEFT >> 3)] = budgetWord;
     dv.setInt32(c + A.CB_PROG, progId, true);
     dv.setInt32(c + A.CB_PC, 0, true);
     dv.setUint32(c + A.CB_TRACE, traceBuf, true);
@@ -640,14 +662,12 @@ export class Machine {
     } finally {
       this.running = false;
     }
-    const after = this.dv();
-    const left = after.getBigInt64(c + A.CB_LEFT, true);
+    const after = this.regWordsView; // a helper may have grown memory
     const result: RunResult = {
-      r0: after.getBigUint64(c, true),
-      insnCount: Number(BigInt(budget) - left),
+      r0: after[base],
+      insnCount: budget - Number(after[base + (A.CB_LEFT >> 3)]),
     };
     if (status !== 0) result.fault = this.makeFault(status, budget, this.helperError);
-    this.writeRegionTable(); // put the stack entry back to frame 0
     if (traceLimit > 0) {
       result.trace = this.readTrace(traceBuf, traceLimit);
       this.freeInternal(traceBuf);

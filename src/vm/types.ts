@@ -15,6 +15,20 @@ export interface RegionOptions {
   write: boolean;
 }
 
+/** A region as the Machine knows it (Machine.regions(), fault messages). */
+export interface RegionInfo {
+  id: number;
+  kind: RegionKind;
+  name: string;
+  /** wasm offset and length */
+  offset: number;
+  length: number;
+  /** BPF virtual address of the first byte */
+  start: bigint;
+  read: boolean;
+  write: boolean;
+}
+
 /**
  * How a CTX region is accessed. For every byte offset of the context struct, which access sizes
  * may read and which may write there, as the verifier's is_valid_access callbacks allow

@@ -215,7 +215,10 @@ export function validateProgram(insns: readonly Insn[], opts: ValidateOptions): 
           if (imm !== 0) err('BPF_STX uses reserved fields');
         } else if (mode === 0xc0) {
           const size = opcode & 0x18;
-          if (size !== 0x00 && size !== 0x18) {
+          if (imm === 0x100 || imm === 0x110) {
+            // load-acquire / store-release (kernel 6.15+), any size.
+            if (imm === 0x100) writes(dst);
+          } else if (size !== 0x00 && size !== 0x18) {
             err(`unknown opcode 0x${hex2(opcode)} (atomics are 32 or 64 bit)`);
           } else if (!ATOMIC_OPS.has(imm)) {
             err(`BPF_ATOMIC uses invalid atomic opcode 0x${(imm >>> 0).toString(16)}`);

@@ -50,3 +50,21 @@ describe('get_prandom_u32 generator', () => {
     expect(() => createPrng(-1)).toThrow(/seed/);
   });
 });
+
+describe('Environment time and randomness', () => {
+  it('reproduces the same helper values for the same seed and clock', async () => {
+    const { Environment } = await import('../../src/env/environment.js');
+    const run = () => {
+      const env = Environment.fromSpec({ seed: 99, clock: { monotonicNs: 5_000_000_000n, hz: 1000 } });
+      const out: bigint[] = [];
+      for (let i = 0; i < 3; i++) {
+        out.push(BigInt(env.prandomU32()), env.ktimeGetNs(), env.jiffies64(), env.ktimeGetBootNs());
+        env.advance(1_500_000n);
+      }
+      return out;
+    };
+    expect(run()).toEqual(run());
+    const env = Environment.fromSpec({ seed: 99, clock: { monotonicNs: 5_000_000_000n, hz: 1000 } });
+    expect(env.jiffies64() - (2n ** 32n - 300_000n)).toBe(5000n);
+  });
+});

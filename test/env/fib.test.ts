@@ -110,3 +110,25 @@ describe('route lookups for helpers that route by themselves', () => {
     expect(() => Environment.fromSpec({ devices: [{ name: 'eth0', addrs: ['10.0.0.1/24'] }], routes: [{ dst: '10.9.0.0/16', via: '10.1.0.1', dev: 'eth0' }] })).toThrow(/not on a network of eth0/);
   });
 });
+
+describe('route changes', () => {
+  it('sees a route added after earlier lookups', () => {
+    const env = Environment.fromSpec({ devices: [{ name: 'eth0', ifindex: 2, addrs: ['192.168.1.10/24'] }] });
+    const q = { ifindex: 2, dst: '10.1.1.1' };
+    expect(fibLookup(env, q, BPF_FIB_LOOKUP_SKIP_NEIGH, { kind: 'xdp' }).ret).toBe(BPF_FIB_LKUP_RET_NOT_FWDED);
+    env.addRoute({ dst: '10.0.0.0/8', via: '192.168.1.1', dev: 'eth0' });
+    expect(fibLookup(env, q, BPF_FIB_LOOKUP_SKIP_NEIGH, { kind: 'xdp' }).ret).toBe(BPF_FIB_LKUP_RET_SUCCESS);
+  });
+
+  it('skips routes through a device that went down and uses them again once it is up', () => {
+    const env = Environment.fromSpec({
+      devices: [{ name: 'eth0', ifindex: 2, addrs: ['192.168.1.10/24'] }, { name: 'eth1', ifindex: 3, addrs: ['10.1.0.1/24'] }],
+      routes: [{ dst: '10.0.0.0/8', via: '192.168.1.1', dev: 'eth0' }, { dst: '10.5.0.0/16', via: '10.1.0.2', dev: 'eth1' }],
+    });
+    const q = { ifindex: 2, dst: '10.5.1.1' };
+    env.setDeviceUp(0, 'eth1', false);
+    expect(fibLookup(env, q, BPF_FIB_LOOKUP_SKIP_NEIGH, { kind: 'xdp' }).params.ifindex).toBe(2);
+    env.setDeviceUp(0, 'eth1', true);
+    expect(fibLookup(env, q, BPF_FIB_LOOKUP_SKIP_NEIGH, { kind: 'xdp' }).params.ifindex).toBe(3);
+  });
+});

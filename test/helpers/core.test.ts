@@ -24,7 +24,7 @@ const s32 = (r0: bigint) => Number(BigInt.asIntN(32, r0));
 // object (syscall programs with ctx_in; the tc programs with a 64-byte packet) and its trace_pipe.
 let bed: Testbed;
 beforeEach(async () => {
-  bed = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', seed: 42 });
+  bed = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', environment: { seed: 42 } });
 });
 
 describe('bpf_trace_printk', () => {
@@ -91,13 +91,13 @@ describe('bpf_spin_lock', () => {
 describe('time and randomness', () => {
   it('reads the virtual clock and a seeded generator, so runs repeat exactly', async () => {
     const first = bed.runWithMemory('clocks', args());
-    const again = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', seed: 42 });
+    const again = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', environment: { seed: 42 } });
     const second = again.runWithMemory('clocks', args());
     expect(first.memory).toEqual(second.memory);
     const view = new DataView(first.memory!.buffer);
     expect(view.getBigUint64(0, true)).toBe(1_000_000_000n); // monotonic starts at 1 s
     expect(view.getBigUint64(8, true)).toBe(1_000_000_000n); // nothing suspended: boot == monotonic
-    const other = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', seed: 43 });
+    const other = await Testbed.fromObject(new Uint8Array(object), { name: 'core.o', environment: { seed: 43 } });
     expect(new DataView(other.runWithMemory('clocks', args()).memory!.buffer).getUint32(16, true)).not.toBe(view.getUint32(16, true));
     expect(u32(first.r0)).toBe(0);
   });

@@ -3,6 +3,7 @@ import { MapDefinitionError } from '../../src/maps/base.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT } from '../../src/maps/errno.js';
 import { HashMap } from '../../src/maps/hash.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_NOEXIST } from '../../src/maps/uapi.js';
+import { runLruScript } from './lru-script.js';
 import { def, env, keysOf, readU32, readU64, u32, u64 } from './setup.js';
 
 describe('hash maps', () => {
@@ -125,6 +126,15 @@ describe('hash maps', () => {
     expect(m.bpfUpdate(machine.bytes(), buf, machine.bytes(), buf + 8, 0, 0)).toBe(0);
     expect(readU32(m.read(u32(1)), 0)).toBe(42);
     expect(readU32(m.read(u32(1)), 8)).toBe(0x09090909);
+  });
+
+  it('percpu hash: a recycled element\'s other CPUs read zero, with or without preallocation (kernel)', async () => {
+    // Recorded on Linux 6.18, 2 CPUs, with oracle/lru-oracle.c: the host writes key 1 on every
+    // CPU and deletes it; a program on CPU 1 then adds key 2 (value 2), reusing that element.
+    for (const flags of [0, BPF_F_NO_PREALLOC]) {
+      const script = `create 5 4 ${flags} su 1 d 1 cpu 1 u 2 0 pr 2 su 3 cpu 0 u 3 0 pr 3 dump`;
+      expect(await runLruScript(script, 2)).toBe('0 0 0 \nvalue 2: 0 2\n0 0 \nvalue 3: 3 3\n\nkeys: 2 3\n');
+    }
   });
 
   it('percpu hash refuses BPF_F_LOCK with -EINVAL', async () => {

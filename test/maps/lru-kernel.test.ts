@@ -1,5 +1,5 @@
-// Random LRU scenarios, run on the kernel and on the emulated maps, must give the same results
-// and the same surviving keys. Needs root and the compiled oracle:
+// Random scenarios on hash maps (LRU above all), run on the kernel and on the emulated maps,
+// must give the same results (return codes) and the same surviving keys. Needs root and the compiled oracle:
 //   gcc -O1 -o /tmp/lru-oracle test/maps/oracle/lru-oracle.c -lbpf
 //   BPFBED_LRU_ORACLE=/tmp/lru-oracle npx vitest run test/maps/lru-kernel.test.ts
 // The emulation assumes the machine's possible CPU count (BPFBED_LRU_CPUS, default 2).
@@ -17,7 +17,7 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Updates, lookups, deletes and host updates on random keys, from random CPUs, with dumps. */
+/** Updates, lookups, deletes, host updates and host reads of random keys, from random CPUs, with dumps. */
 function scenario(seed: number, type: number, flags: number): string {
   const r = rng(seed);
   const max = [4, 8, 16, 32, 64, 300, 1000][Math.floor(r() * 7)];
@@ -30,7 +30,8 @@ function scenario(seed: number, type: number, flags: number): string {
     if (x < 0.05) words.push(`cpu ${Math.floor(r() * nrCpus)}`);
     else if (x < 0.45) words.push(`u ${k} ${r() < 0.8 ? 0 : Math.floor(r() * 3)}`);
     else if (x < 0.85) words.push(`l ${k}`);
-    else if (x < 0.95) words.push(`d ${k}`);
+    else if (x < 0.92) words.push(`d ${k}`);
+    else if (x < 0.95) words.push(`pr ${k}`);
     else words.push(`su ${k}`);
     if (r() < 0.05) words.push('dump');
   }
@@ -38,8 +39,11 @@ function scenario(seed: number, type: number, flags: number): string {
   return words.join('\n') + '\n';
 }
 
-describe.skipIf(!oracle)('LRU maps against the kernel (BPFBED_LRU_ORACLE)', () => {
+describe.skipIf(!oracle)('hash maps against the kernel (BPFBED_LRU_ORACLE)', () => {
   for (const [type, flags, name] of [
+    [1, 0, 'hash'],
+    [1, 1, 'hash with BPF_F_NO_PREALLOC'],
+    [5, 0, 'percpu_hash'],
     [9, 0, 'lru_hash'],
     [9, 2, 'lru_hash with BPF_F_NO_COMMON_LRU'],
     [10, 0, 'lru_percpu_hash'],

@@ -6,16 +6,16 @@
 //   l KEY                   bpf_map_lookup_elem from a program (sets the reference bit)
 //   d KEY                   bpf_map_delete_elem from a program (prints its result)
 //   su KEY                  BPF_MAP_UPDATE_ELEM from the host (prints its result)
+//   pr KEY                  BPF_MAP_LOOKUP_ELEM from the host: the value (each CPU's for per-CPU maps)
 //   dump                    the keys present, sorted
 import { createMap } from '../../src/maps/registry.js';
-import type { BpfMap } from '../../src/maps/types.js';
-import { BPF_MAP_TYPE } from '../../src/maps/uapi.js';
+import type { MapBase } from '../../src/maps/base.js';
 import { Machine } from '../../src/vm/machine.js';
 
 export async function runLruScript(script: string, nrCpus: number): Promise<string> {
   const machine = await Machine.create();
   const words = script.split(/\s+/).filter(Boolean);
-  let map: BpfMap | undefined;
+  let map: MapBase | undefined;
   let cpu = 0;
   let out = '';
   const scratch = machine.alloc(16);
@@ -54,11 +54,19 @@ export async function runLruScript(script: string, nrCpus: number): Promise<stri
         break;
       case 'su': {
         const key = arg();
-        const value = new Uint8Array(map!.type === BPF_MAP_TYPE.BPF_MAP_TYPE_LRU_PERCPU_HASH ? 8 * nrCpus : 8);
-        new DataView(value.buffer).setUint32(0, key, true);
+        const cpus = map!.syscallValueSize / 8;
+        const value = new Uint8Array(8 * cpus);
+        for (let c = 0; c < cpus; c++) new DataView(value.buffer).setUint32(8 * c, key, true);
         const k = new Uint8Array(4);
         new DataView(k.buffer).setUint32(0, key, true);
         out += `${map!.update(k, value, 0, cpu)} `;
+        break;
+      }
+      case 'pr': {
+        const key = arg();
+        const v = map!.read(new Uint8Array(new Uint32Array([key]).buffer));
+        const vals = v ? Array.from({ length: v.length / 8 }, (_, c) => new DataView(v.buffer, v.byteOffset).getBigUint64(8 * c, true)) : undefined;
+        out += `\nvalue ${key}:${vals ? vals.map((x) => ` ${x}`).join('') : ' none'}\n`;
         break;
       }
       case 'dump': {

@@ -69,6 +69,17 @@ describe('layers and fields', () => {
     expect(field(plain, 'icmpv6.echo.sequence_number').value).toBe(3);
   });
 
+  it('decodes the packet an ICMP error quotes, one level in, without calling its short length malformed', () => {
+    const [fragNeeded, , tooBig] = decoded('icmp-errors.pcap');
+    expect(protocols(fragNeeded)).toEqual(['eth', 'ip', 'icmp', '1:ip', '1:tcp']);
+    expect(fragNeeded.malformed).toBeUndefined();
+    expect(field(fragNeeded, 'icmp.mtu').value).toBe(1400);
+    expect(field(fragNeeded, 'inner.ip.dst').value).toBe('10.96.0.10');
+    expect(field(fragNeeded, 'inner.ip.checksum').status).toBe('good');
+    expect(fragNeeded.layers[4].fields.map((f) => f.name)).toEqual(['inner.tcp.srcport', 'inner.tcp.dstport', 'inner.tcp.seq']);
+    expect(field(tooBig, 'inner.tcp.checksum').status).toBe('good');
+  });
+
   it('decodes VLAN tags, 802.1ad S-tags, ARP and a DNS question', () => {
     const [tagged, qinq] = decoded('vlan.pcap');
     expect(protocols(tagged)).toEqual(['eth', 'vlan', 'ip', 'tcp']);
@@ -158,5 +169,44 @@ describe('truncated and malformed input', () => {
       const d = decodePacket(bytes, [1, 1, 1, 101, 113, 276, 0][round % 7]);
       expect(d.malformed ?? '').not.toMatch(/decoder error/);
     }
+  });
+});
+
+describe('checksum zeros', () => {
+  const [echo] = readCapture(readFixture('le-micro.pcap')).packets.slice(2).map((p) => p.data.slice());
+
+  it('accepts 0xffff where 0x0000 is expected and the other way round (both are zero)', () => {
+    const checksumAt = 14 + 20 + 2;
+    const expected = getField(decodePacket(echo), 'icmp.checksum')!;
+    expect(expected.status).toBe('good');
+    // Adding the checksum C = ~S into the data makes the sum S + ~S = 0xffff: the correct
+    // checksum becomes 0x0000, and 0xffff must be accepted as well.
+    const frame = echo.slice();
+    const last = frame.length - 2;
+    const word = ((frame[last] << 8) | frame[last + 1]) + (expected.value as number);
+    const folded = (word & 0xffff) + (word >> 16);
+    frame[last] = folded >> 8;
+    frame[last + 1] = folded & 0xff;
+    frame[checksumAt] = 0;
+    frame[checksumAt + 1] = 0;
+    const zero = getField(decodePacket(frame), 'icmp.checksum')!;
+    expect(zero.expected).toBe(0);
+    frame[checksumAt] = 0xff;
+    frame[checksumAt + 1] = 0xff;
+    expect(getField(decodePacket(frame), 'icmp.checksum')!.status).toBe('good');
+    frame[checksumAt] = 0;
+    frame[checksumAt + 1] = 0;
+    expect(getField(decodePacket(frame), 'icmp.checksum')!.status).toBe('good');
+  });
+
+  it('a zero UDP checksum is bad over IPv6 (RFC 8200 8.1)', () => {
+    const [plain] = readCapture(readFixture('ipv6-ext.pcap')).packets.slice(3).map((p) => p.data.slice());
+    // Turn the ICMPv6 echo into UDP with a zero checksum: next header 17, UDP header at 54.
+    plain[20] = 17;
+    const udpLength = plain.length - 54;
+    plain.set([0x13, 0x88, 0x17, 0x70, udpLength >> 8, udpLength & 0xff, 0, 0], 54);
+    const f = getField(decodePacket(plain), 'udp.checksum')!;
+    expect(f.status).toBe('bad');
+    expect(f.display).toBe('0x0000 (zero, not allowed over IPv6)');
   });
 });

@@ -56,6 +56,14 @@ describe('summarizePacket', () => {
     expect(summaries('geneve.pcap')[0]).toBe('192.168.1.1:50000 → 192.168.1.2:6081 Geneve vni=4660 [inner: 10.0.0.1 → 10.0.0.2 ICMP echo request id=1 seq=1]');
   });
 
+  it('summarizes ICMP errors with the packet they quote', () => {
+    expect(summaries('icmp-errors.pcap')).toEqual([
+      '10.0.0.254 → 10.0.0.1 ICMP destination unreachable code=4 mtu=1400 [quoted: 10.0.0.1:51234 → 10.96.0.10:80 TCP seq=1000]',
+      '10.0.0.254 → 10.0.0.1 ICMP time exceeded code=0 [quoted: 10.0.0.1:40001 → 10.96.0.10:5000 UDP len=7]',
+      'fd00::fe → fd00::1 ICMPv6 packet too big mtu=1280 [quoted: [fd00::1]:40000 → [fd00::2]:443 TCP [SYN] seq=7 win=64240]',
+    ]);
+  });
+
   it('says which fragment a packet is', () => {
     expect(summaries('ipv4-fragments.pcap')).toEqual(['10.0.0.1:7000 → 10.96.0.10:7001 UDP len=40', '10.0.0.1 → 10.96.0.10 IPv4 fragment offset=24']);
     expect(summaries('ipv6-ext.pcap')[1]).toBe('[fd00::1]:5000 → [fd00::2]:6000 UDP len=24');

@@ -138,7 +138,7 @@ describe('pcapng', () => {
     expect(p[1].timestampNs).toBe(1700000001000000000n); // 1700000001000000 microseconds
     expect(p[2].timestampNs).toBe(0n); // an SPB has no timestamp
     expect(p[3].timestampNs).toBe(1700000002000000000n);
-    expect(p[4].timestampNs).toBe(3_000_000_000n); // 3 << 20 units of 2^-20 s
+    expect(p[4].timestampNs).toBe(1003_000_000_000n); // 3 << 20 units of 2^-20 s, plus if_tsoffset 1000 s
   });
 
   it('reads a dumpcap capture on two interfaces of different link types', () => {

@@ -159,6 +159,13 @@ describe('atomics', () => {
     expect(memValue(w)).toBe(0x7_0000_0005n);
   });
 
+  it('load-acquire and store-release (kernel 6.15) act as a load into dst and a store of src', async () => {
+    const acq = await runProgram(ret(atomic(B, 1, 1, 1, 0x100), movReg(0, 1)), { mem: memWith(0x1234_5678_9abc_def0n) });
+    expect(acq.r0).toBe(0xden);
+    const rel = await runProgram(ret(mov64(2, 0x55), atomic(H, 1, 2, 2, 0x110), mov64(0, 0)), { mem: memWith(0n) });
+    expect(memValue(rel)).toBe(0x55_0000n);
+  });
+
   it('an atomic on a read-only region faults', async () => {
     const machine = await Machine.create();
     const off = machine.alloc(8);

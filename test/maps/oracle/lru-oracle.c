@@ -1,5 +1,7 @@
-// Kernel oracle for LRU map behaviour: reads commands from stdin, runs each map operation from a
-// BPF program (BPF_PROG_TEST_RUN of a syscall program) on a pinned CPU, prints survivors.
+// Kernel oracle for map behaviour (LRU eviction above all): reads the commands of
+// test/maps/lru-script.ts from stdin, runs each map operation from a BPF program
+// (BPF_PROG_TEST_RUN of a syscall program) on a pinned CPU, and prints results and survivors.
+// Needs root: gcc -O1 -o /tmp/lru-oracle test/maps/oracle/lru-oracle.c -lbpf
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
 static int map_fd = -1, prog_fd = -1;
@@ -75,7 +78,12 @@ int main(void) {
 		else if (!strcmp(cmd, "l")) { scanf("%u", &a); run(0, a, 0); }
 		else if (!strcmp(cmd, "u")) { scanf("%u %u", &a, &b); printf("%ld ", run(1, a, b)); }
 		else if (!strcmp(cmd, "d")) { scanf("%u", &a); printf("%ld ", run(2, a, 0)); }
-		else if (!strcmp(cmd, "su")) { scanf("%u", &a); unsigned long long v = a; printf("%d ", bpf_map_update_elem(map_fd, &a, &v, 0) ? -errno : 0); }
+		else if (!strcmp(cmd, "su")) { scanf("%u", &a); unsigned long long v[256] = { 0 }; for (int i = 0; i < 256; i++) v[i] = a; printf("%d ", bpf_map_update_elem(map_fd, &a, v, 0) ? -errno : 0); }
+		else if (!strcmp(cmd, "pr")) { // print the value of a key: per CPU for per-CPU maps
+			scanf("%u", &a); unsigned long long v[256] = { 0 }; int n = libbpf_num_possible_cpus();
+			if (bpf_map_lookup_elem(map_fd, &a, v)) { printf("\nvalue %u: none\n", a); continue; }
+			printf("\nvalue %u:", a); for (int i = 0; i < n; i++) printf(" %llu", v[i]); printf("\n");
+		}
 		else if (!strcmp(cmd, "dump")) {
 			unsigned keys[100000], n = 0, k, next; void *prev = NULL;
 			while (!bpf_map_get_next_key(map_fd, prev, &next)) { keys[n++] = next; k = next; prev = &k; }
