@@ -558,6 +558,21 @@ function interp<T>(prog: i32, pc: i32, baseDepth: i32): i32 {
         break;
       }
 
+      case A.ADDK_JLT_X:
+      case A.ADDK_JNE_X: {
+        const v = reg(d) + load<u64>(p, A.REC_IMM);
+        setReg(d, v);
+        if (traced || left < 1) {
+          pc++;
+          break;
+        }
+        left -= 1; // the jump counts as an instruction of its own
+        const other = reg(<usize>load<u8>(p, A.REC_SIZE + A.REC_SRC));
+        const taken = <i32>load<u8>(p, A.REC_OP) == A.ADDK_JLT_X ? v < other : v != other;
+        pc = taken ? load<i32>(p, A.REC_SIZE + A.REC_OFF) : pc + 2;
+        break;
+      }
+
       // ---- loads and stores (RFC 9669 §5) ----
       case A.LDDW: setReg(d, load<u64>(p, A.REC_IMM)); pc += 2; break;
       case A.LDX_B: {

@@ -132,6 +132,37 @@ int tc_ops(struct __sk_buff *skb)
 	case 19:
 		rc = bpf_clone_redirect(skb, arg, flags);
 		break;
+	case 21:
+		// Two pushes: the first tag goes out of band, the second push writes it into the packet.
+		rc = bpf_skb_vlan_push(skb, bpf_htons(0x8100), 100);
+		if (!rc)
+			rc = bpf_skb_vlan_push(skb, bpf_htons(arg), 200);
+		skb->cb[2] = skb->vlan_present | skb->vlan_tci << 8;
+		skb->cb[3] = skb->vlan_proto | skb->protocol << 16;
+		break;
+	case 22:
+		rc = bpf_skb_vlan_pop(skb);
+		skb->cb[2] = skb->vlan_present | skb->vlan_tci << 8;
+		skb->cb[3] = skb->vlan_proto | skb->protocol << 16;
+		break;
+	case 23:
+		rc = bpf_skb_vlan_push(skb, bpf_htons(0x88a8), 300);
+		if (!rc)
+			rc = bpf_skb_vlan_pop(skb);
+		skb->cb[2] = skb->vlan_present | skb->vlan_tci << 8;
+		skb->cb[3] = skb->vlan_proto | skb->protocol << 16;
+		break;
+	case 24:
+		rc = bpf_set_hash(skb, arg);
+		skb->cb[2] = bpf_get_hash_recalc(skb);
+		skb->cb[3] = skb->hash;
+		break;
+	case 25:
+		bpf_set_hash(skb, arg);
+		bpf_set_hash_invalid(skb); // returns void in bpf_helper_defs.h
+		rc = 0;
+		skb->cb[2] = skb->hash;
+		break;
 	case 20: {
 		// The flow hash is random per boot: check only that it is set and that skb->hash shows it.
 		__u32 h = bpf_get_hash_recalc(skb);
@@ -185,6 +216,28 @@ int tc_tunnel(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	__builtin_memcpy(data + 14, &back, sizeof(back));
 	return TC_ACT_OK;
+}
+
+// skb->sk: NULL or the socket's family, addresses, ports and state, copied into the packet.
+SEC("tc")
+int tc_sk(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u32 *out = data + 14;
+
+	if (!sk)
+		return 0;
+	if ((void *)(out + 6) > data_end)
+		return TC_ACT_SHOT;
+	out[0] = sk->family;
+	out[1] = sk->src_ip4;
+	out[2] = sk->dst_ip4;
+	out[3] = sk->src_port;
+	out[4] = sk->dst_port;
+	out[5] = sk->state;
+	return 1;
 }
 
 // tcx: returns cb[0] as the verdict.

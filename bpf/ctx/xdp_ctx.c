@@ -42,6 +42,18 @@ int xdp_ops(struct xdp_md *ctx)
 		*meta = 0xa1b2c3d4;
 		break;
 	}
+	case 8: {
+		__u8 buf[4] = { 0xaa, 0xbb, 0xcc, 0xdd };
+		rc = bpf_xdp_store_bytes(ctx, arg, buf, sizeof(buf));
+		break;
+	}
+	case 9: {
+		__u8 buf[4] = {};
+		rc = bpf_xdp_load_bytes(ctx, arg, buf, sizeof(buf));
+		if (!rc)
+			rc = buf[0] | buf[3] << 8;
+		break;
+	}
 	case 7:
 		rc = ctx->ingress_ifindex * 100 + ctx->rx_queue_index;
 		break;

@@ -48,6 +48,7 @@ export class PacketBuffer {
     bytes.set(data, this.base + this.dataOff);
     if (opts.meta) bytes.set(opts.meta, this.base + this.dataOff - metaLen);
     this.packetRegion = machine.addRegion(this.base + this.dataOff, data.length, { kind: 'packet', name: opts.name, read: true, write: true });
+    this.synced = [this.base + this.dataOff, data.length, this.base + this.dataOff - metaLen, metaLen];
     this.metaRegion = machine.addRegion(this.base + this.dataOff - metaLen, metaLen, {
       kind: 'packet',
       name: `${opts.name} metadata`,
@@ -193,6 +194,32 @@ export class PacketBuffer {
     this.sync();
   }
 
+  /**
+   * Starts over with a new packet (a run reusing this buffer): the bytes land `headroom` into
+   * a zeroed buffer, as BPF_PROG_TEST_RUN's freshly zeroed allocation has them; the buffer
+   * grows when they do not fit.
+   */
+  reset(data: Uint8Array, meta: Uint8Array = new Uint8Array(0), headroom = this.opts.headroom, tailroom = this.opts.tailroom): void {
+    if (meta.length > headroom) throw new RangeError(`${this.opts.name}: ${meta.length} bytes of metadata do not fit in ${headroom} bytes of headroom`);
+    const need = headroom + data.length + tailroom;
+    let old = 0;
+    if (need > this.cap) {
+      old = this.base;
+      this.base = this.machine.alloc(need, 8);
+      this.cap = need;
+    } else {
+      this.machine.bytes().fill(0, this.base, this.base + this.cap);
+    }
+    const bytes = this.machine.bytes();
+    this.dataOff = headroom;
+    this.endOff = headroom + data.length;
+    this.metaLen = meta.length;
+    bytes.set(data, this.base + this.dataOff);
+    bytes.set(meta, this.base + this.dataOff - meta.length);
+    this.sync();
+    if (old) this.machine.free(old);
+  }
+
   /** Replaces the whole packet (keeps the metadata). */
   replace(data: Uint8Array): void {
     const delta = data.length - this.length;
@@ -202,9 +229,17 @@ export class PacketBuffer {
     this.sync();
   }
 
+  /** The regions as last given to the machine (rewriting its region table costs; skip no-ops). */
+  private synced = [0, 0, 0, 0];
+
   private sync(): void {
-    this.machine.resizeRegion(this.packetRegion, this.base + this.dataOff, this.endOff - this.dataOff);
-    this.machine.resizeRegion(this.metaRegion, this.base + this.dataOff - this.metaLen, this.metaLen);
+    const p0 = this.base + this.dataOff;
+    const p1 = this.endOff - this.dataOff;
+    const m0 = this.base + this.dataOff - this.metaLen;
+    const sy = this.synced;
+    if (sy[0] !== p0 || sy[1] !== p1) this.machine.resizeRegion(this.packetRegion, p0, p1);
+    if (sy[2] !== m0 || sy[3] !== this.metaLen) this.machine.resizeRegion(this.metaRegion, m0, this.metaLen);
+    this.synced = [p0, p1, m0, this.metaLen];
     this.onChange?.();
   }
 

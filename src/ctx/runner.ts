@@ -2,7 +2,7 @@
 // and socket address helpers registered, and one call per packet (or socket operation) that lays
 // out the context, runs, and reads back the verdict, the packet, the fields the program wrote,
 // and what the helpers recorded (redirects, clones, bpf_set_retval).
-import { packetHelpers, type ActiveRun, type CloneRecord, type PacketHelperHost, type RedirectRecord } from '../helpers/packet-helpers.js';
+import { packetHelpers, type ActiveRun, type CloneRecord, type PacketHelperHost, type PacketRunRecord, type RedirectRecord } from '../helpers/packet-helpers.js';
 import { sockAddrHelpers } from '../helpers/sock-addr-helpers.js';
 import type { ObjectSpec } from '../loader/spec.js';
 import { loadObject } from '../loader/object.js';
@@ -10,7 +10,7 @@ import type { BpfMap } from '../maps/types.js';
 import { Testbed, type LoadedProgram, type TestbedOptions } from '../testbed/testbed.js';
 import type { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult } from '../vm/types.js';
-import { SkbRun, cloneSkbState, type SkbProgramKind, type SkbState } from './skb.js';
+import { SkbRun, type SkbProgramKind, type SkbState } from './skb.js';
 import { SockAddrRun, sockAddrHookOf, sockAddrOutcome, type SockAddrHook, type SockAddrOutcome, type SockAddrState } from './sock-addr.js';
 import { socketFilterVerdict, tcVerdict, tcxVerdict, xdpVerdict, type Verdict } from './verdicts.js';
 import { XdpRun, type XdpState } from './xdp.js';
@@ -78,6 +78,9 @@ export function contextKindOf(progType: string): SkbProgramKind | 'xdp' | 'sock_
 
 export class CtxRunner implements PacketHelperHost {
   private current: ActiveRun | undefined;
+  /** Context and packet layouts kept across runs (allocating them per packet dominates a run). */
+  private readonly skbRuns = new Map<SkbProgramKind, SkbRun>();
+  private readonly xdpRuns = new Map<boolean, XdpRun>();
   private cookieCounter = 0n;
   bed!: Testbed;
 
@@ -150,37 +153,33 @@ export class CtxRunner implements PacketHelperHost {
   runSkb(name: string, skb: SkbState, opts: CtxRunOptions = {}): SkbRunResult {
     const prog = this.program(name, ['tc', 'socket_filter']);
     const kind = contextKindOf(prog.spec.type) as SkbProgramKind;
-    const run = new SkbRun(this.machine, cloneSkbState(skb), kind);
-    const record = { clones: [], retval: 0 };
-    try {
-      const active: ActiveRun = kind === 'tc' ? { kind: 'tc', run, record } : { kind: 'socket_filter', run, record };
-      const res = this.exec(prog, active, opts, run.buffer.packetRegion);
-      const after = run.collect();
-      const tcx = prog.spec.section.startsWith('tcx/') || prog.spec.expectedAttachType?.name.startsWith('BPF_TCX_') === true;
-      const verdict = kind === 'socket_filter' ? socketFilterVerdict(res.r0, after.data.length) : tcx ? tcxVerdict(res.r0) : tcVerdict(res.r0);
-      const out: SkbRunResult = { ...res, program: name, verdict, skb: after, clones: record.clones };
-      const redirect = (record as { redirect?: RedirectRecord }).redirect;
-      if (redirect) out.redirect = redirect;
-      return out;
-    } finally {
-      run.release();
-    }
+    let run = this.skbRuns.get(kind);
+    if (run) run.load(skb);
+    else this.skbRuns.set(kind, (run = new SkbRun(this.machine, skb, kind)));
+    const record: PacketRunRecord = { clones: [], retval: 0 };
+    const active: ActiveRun = kind === 'tc' ? { kind: 'tc', run, record } : { kind: 'socket_filter', run, record };
+    const res = this.exec(prog, active, opts, run.buffer.packetRegion);
+    const after = run.collect();
+    // libbpf's tc/ingress and tc/egress are tcx aliases: both carry BPF_TCX_* attach types.
+    const tcx = prog.spec.expectedAttachType?.name.startsWith('BPF_TCX_') === true;
+    const verdict = kind === 'socket_filter' ? socketFilterVerdict(res.r0, after.data.length) : tcx ? tcxVerdict(res.r0) : tcVerdict(res.r0);
+    const out: SkbRunResult = { ...res, program: name, verdict, skb: after, clones: record.clones };
+    if (record.redirect) out.redirect = record.redirect;
+    return out;
   }
 
   /** Runs an XDP program on a frame; `xdp/devmap` programs may read egress_ifindex. */
   runXdp(name: string, xdp: XdpState, opts: CtxRunOptions = {}): XdpRunResult {
     const prog = this.program(name, ['xdp']);
     const devmap = prog.spec.expectedAttachType?.name === 'BPF_XDP_DEVMAP';
-    const run = new XdpRun(this.machine, xdp, devmap);
-    const record: { clones: CloneRecord[]; retval: number; redirect?: RedirectRecord } = { clones: [], retval: 0 };
-    try {
-      const res = this.exec(prog, { kind: 'xdp', run, record }, opts);
-      const out: XdpRunResult = { ...res, program: name, verdict: xdpVerdict(res.r0), xdp: run.collect() };
-      if (record.redirect) out.redirect = record.redirect;
-      return out;
-    } finally {
-      run.release();
-    }
+    let run = this.xdpRuns.get(devmap);
+    if (run) run.load(xdp);
+    else this.xdpRuns.set(devmap, (run = new XdpRun(this.machine, xdp, devmap)));
+    const record: PacketRunRecord = { clones: [], retval: 0 };
+    const res = this.exec(prog, { kind: 'xdp', run, record }, opts);
+    const out: XdpRunResult = { ...res, program: name, verdict: xdpVerdict(res.r0), xdp: run.collect() };
+    if (record.redirect) out.redirect = record.redirect;
+    return out;
   }
 
   /**
@@ -194,7 +193,7 @@ export class CtxRunner implements PacketHelperHost {
     if (addr.hook !== hook) throw new Error(`program ${name} runs at cgroup/${hook}, but the socket operation is ${addr.hook}`);
     if (!addr.sk.cookie) addr.sk.cookie = this.newSocketCookie();
     const run = new SockAddrRun(this.machine, addr);
-    const record = { clones: [], retval: 0 };
+    const record: PacketRunRecord = { clones: [], retval: 0 };
     try {
       const res = this.exec(prog, { kind: 'sock_addr', run, record }, opts);
       const out: SockAddrRunResult = { ...res, program: name, addr: run.collect() };

@@ -131,9 +131,10 @@ export interface SkbState {
   ingressIfindex: number;
   queueMapping: number;
   vlan?: { tci: number; proto: number };
-  /** skb->hash; l4Hash marks a hash over the 4-tuple (skb->l4_hash). */
+  /** skb->hash; l4Hash marks a hash over the 4-tuple (skb->l4_hash), swHash one set by software (bpf_set_hash). */
   hash: number;
   l4Hash: boolean;
+  swHash: boolean;
   cb: number[];
   tcIndex: number;
   tcClassid: number;
@@ -214,6 +215,7 @@ export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = {}): SkbSta
     queueMapping: 0,
     hash: 0,
     l4Hash: false,
+    swHash: false,
     cb: [0, 0, 0, 0, 0],
     tcIndex: 0,
     tcClassid: 0,
@@ -244,10 +246,13 @@ export function skbFromIpPacket(packet: Uint8Array, init: Partial<Omit<SkbState,
 
 /** A deep copy (the state is plain data; runs never modify their input). */
 export function cloneSkbState(s: SkbState): SkbState {
+  return { ...cloneSkbFields(s), data: s.data.slice(), meta: s.meta.slice() };
+}
+
+/** A copy of everything but the bytes (which a run keeps in its PacketBuffer). */
+function cloneSkbFields(s: SkbState): SkbState {
   return {
     ...s,
-    data: s.data.slice(),
-    meta: s.meta.slice(),
     cb: [...s.cb],
     vlan: s.vlan && { ...s.vlan },
     csum: { ...s.csum },
@@ -271,9 +276,22 @@ export type SkbProgramKind = 'tc' | 'socket_filter';
  * 1-byte load.
  *
  * sk_filter_is_valid_access: no tc_classid, data, data_meta, data_end, family..local_port
- * (no direct packet access); stores to cb[] only.
+ * (no direct packet access), tstamp, wire_len, hwtstamp; stores to cb[] only.
+ *
+ * Checked offset by offset, size by size against the Linux 6.18 verifier
+ * (test/ctx/access-matrix.test.ts).
  */
 export function skbAccessTable(kind: SkbProgramKind): CtxAccessTable {
+  let table = skbTables.get(kind);
+  if (!table) {
+    table = buildSkbAccessTable(kind);
+    skbTables.set(kind, table);
+  }
+  return table;
+}
+const skbTables = new Map<SkbProgramKind, CtxAccessTable>();
+
+function buildSkbAccessTable(kind: SkbProgramKind): CtxAccessTable {
   const t = new CtxTableBuilder(SK_BUFF_SIZE);
   // Plain u32 fields: narrow loads, 4-byte stores (the store list is filtered below).
   const plain = ['len', 'pkt_type', 'mark', 'queue_mapping', 'protocol', 'vlan_present', 'vlan_tci', 'vlan_proto', 'priority',
@@ -308,6 +326,8 @@ export function skbAccessTable(kind: SkbProgramKind): CtxAccessTable {
   } else {
     allowWrite(SKB.cb, 20);
     t.deny(SKB.tc_classid, 4).deny(SKB.data, 8).deny(SKB.data_meta, 4);
+    // Also refused for socket filters on Linux 6.18 (measured: test/ctx/access-matrix.test.ts).
+    t.deny(SKB.tstamp, 8).deny(SKB.wire_len, 4).deny(SKB.hwtstamp, 8);
     t.deny(SKB.family, SKB.local_port + 4 - SKB.family);
   }
   for (let i = 0; i < SK_BUFF_SIZE; i++) if (!writable.has(i)) t.writeSizes[i] = 0;
@@ -340,9 +360,10 @@ export class SkbRun {
   readonly ctxRegion: number;
   readonly buffer: PacketBuffer;
   /** The state as helpers keep it during the run (data bytes live in `buffer`). */
-  readonly state: SkbState;
-  private skOffset = 0;
-  private skRegion = 0;
+  state!: SkbState;
+  private readonly skOffset: number;
+  private readonly skRegion: number;
+  private readonly headroom: number;
 
   constructor(
     readonly machine: Machine,
@@ -350,9 +371,9 @@ export class SkbRun {
     readonly kind: SkbProgramKind,
     opts: { headroom?: number; tailroom?: number } = {},
   ) {
-    this.state = cloneSkbState(input);
+    this.headroom = opts.headroom ?? SKB_TEST_RUN_HEADROOM;
     this.buffer = new PacketBuffer(machine, input.data, {
-      headroom: Math.max(opts.headroom ?? SKB_TEST_RUN_HEADROOM, input.meta.length),
+      headroom: Math.max(this.headroom, input.meta.length),
       // The kernel's linear buffer ends in skb_shared_info; here those bytes belong to no region,
       // so a load just past data_end faults instead of reaching a neighbouring allocation.
       tailroom: opts.tailroom ?? SKB_SHARED_INFO_SIZE,
@@ -362,16 +383,26 @@ export class SkbRun {
     });
     this.ctxOffset = machine.alloc(SK_BUFF_SIZE, 8);
     this.ctxRegion = machine.addCtxRegion(this.ctxOffset, SK_BUFF_SIZE, '__sk_buff', skbAccessTable(kind));
-    if (input.sk) {
-      // skb->sk: a struct bpf_sock the program may read (PTR_TO_SOCK_COMMON_OR_NULL), NULL without a socket.
-      this.skOffset = machine.alloc(BPF_SOCK_SIZE, 8);
-      this.skRegion = machine.addRegion(this.skOffset, BPF_SOCK_SIZE, { kind: 'mem', name: 'bpf_sock of skb->sk', read: true, write: false });
-      writeBpfSock(this.dv(), this.skOffset, input.sk);
-      machine.setPointerField(this.ctxRegion, SKB.sk, machine.toVirtual(this.skOffset));
-    }
-    this.writeAllFields();
+    // skb->sk: a struct bpf_sock the program may read (PTR_TO_SOCK_COMMON_OR_NULL), NULL without a socket.
+    this.skOffset = machine.alloc(BPF_SOCK_SIZE, 8);
+    this.skRegion = machine.addRegion(this.skOffset, BPF_SOCK_SIZE, { kind: 'mem', name: 'bpf_sock of skb->sk', read: true, write: false });
     this.buffer.onChange = () => this.refresh();
-    this.refresh();
+    this.load(input, false);
+  }
+
+  /** Prepares the next run on this layout (reusing its memory and regions). */
+  load(input: SkbState, resetBuffer = true): void {
+    if (!Array.isArray(input.cb) || input.cb.length > 5) throw new RangeError('skb state: cb must hold at most 5 u32 values');
+    this.state = cloneSkbFields(input);
+    const b = this.machine.bytes();
+    b.fill(0, this.ctxOffset, this.ctxOffset + SK_BUFF_SIZE);
+    b.fill(0, this.skOffset, this.skOffset + BPF_SOCK_SIZE);
+    if (input.sk) writeBpfSock(this.dv(), this.skOffset, input.sk);
+    this.machine.setPointerField(this.ctxRegion, SKB.sk, input.sk ? this.machine.toVirtual(this.skOffset) : 0n);
+    this.writeAllFields();
+    // Resetting the buffer re-establishes the packet pointers and derived fields (refresh).
+    if (resetBuffer) this.buffer.reset(input.data, input.meta, Math.max(this.headroom, input.meta.length));
+    else this.refresh();
   }
 
   /** r1 for the program. */
@@ -435,7 +466,7 @@ export class SkbRun {
   /** The skb after the run: fields written by the program, the packet as helpers left it. */
   collect(): SkbState {
     this.syncFromCtx();
-    const out = cloneSkbState(this.state);
+    const out = cloneSkbFields(this.state);
     out.data = this.buffer.bytes();
     out.meta = this.buffer.metaBytes();
     return out;
@@ -444,17 +475,14 @@ export class SkbRun {
   release(): void {
     this.machine.removeRegion(this.ctxRegion);
     this.machine.free(this.ctxOffset);
-    if (this.skRegion) {
-      this.machine.removeRegion(this.skRegion);
-      this.machine.free(this.skOffset);
-    }
+    this.machine.removeRegion(this.skRegion);
+    this.machine.free(this.skOffset);
     this.buffer.release();
   }
 }
 
 /** Lays out an skb run in `machine` (the context and the packet regions). */
 export function prepareSkbRun(machine: Machine, state: SkbState, kind: SkbProgramKind = 'tc'): SkbRun {
-  if (!Array.isArray(state.cb) || state.cb.length > 5) throw new RangeError('skb state: cb must hold at most 5 u32 values');
   return new SkbRun(machine, state, kind);
 }
 

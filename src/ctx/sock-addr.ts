@@ -63,6 +63,13 @@ const isSendmsg = (h: SockAddrHook): boolean => h.startsWith('sendmsg');
  * user_family, family, type and protocol are 4-byte loads only; sk an 8-byte load.
  */
 export function sockAddrAccessTable(hook: SockAddrHook): CtxAccessTable {
+  let table = sockAddrTables.get(hook);
+  if (!table) sockAddrTables.set(hook, (table = buildSockAddrAccessTable(hook)));
+  return table;
+}
+const sockAddrTables = new Map<SockAddrHook, CtxAccessTable>();
+
+function buildSockAddrAccessTable(hook: SockAddrHook): CtxAccessTable {
   const t = new CtxTableBuilder(BPF_SOCK_ADDR_SIZE);
   for (const off of [SOCK_ADDR.user_family, SOCK_ADDR.family, SOCK_ADDR.type, SOCK_ADDR.protocol]) t.whole(off, 4, SZ4);
   t.field(SOCK_ADDR.user_port, 4, NARROW4, SZ4);

@@ -70,19 +70,18 @@ export function skbFromTestRun(dataIn: Uint8Array, ctxIn: Uint8Array | undefined
     gsoSegs,
     gsoSize: dv.getUint32(SKB.gso_size, true),
     hwtstamp: dv.getBigUint64(SKB.hwtstamp, true),
-    // The test run's skb belongs to a dummy socket (sk_alloc of bpf_dummy_proto): it has a
-    // cookie, which bpfbed assigns on first use.
-    sk: { cookie: 0n },
   };
   const skb = kind === 'tc' ? skbFromFrame(dataIn, init) : socketFilterSkbFromFrame(dataIn, init);
-  // bpf_prog_test_run_skb gives the dummy socket the packet's family and addresses:
-  // sk_rcv_saddr = saddr, sk_daddr = daddr (IPv4), sk_v6_rcv_saddr / sk_v6_daddr (IPv6).
+  // The skb belongs to a dummy socket (sk_alloc(AF_UNSPEC), sock_init_data: TCP_CLOSE) with a
+  // cookie bpfbed assigns on first use; bpf_prog_test_run_skb gives it the packet's family and
+  // addresses: sk_rcv_saddr = saddr, sk_daddr = daddr (IPv6: sk_v6_rcv_saddr, sk_v6_daddr).
   const nh = dataIn.subarray(ETH_HLEN);
+  skb.sk = { cookie: 0n, family: 0, state: 7 };
   if (skb.protocol === 0x0800) {
-    skb.sk = { cookie: 0n, family: 2 };
+    skb.sk.family = 2;
     if (nh.length >= 20) Object.assign(skb.sk, { srcIp: nh.slice(12, 16), dstIp: nh.slice(16, 20) });
   } else if (skb.protocol === 0x86dd) {
-    skb.sk = { cookie: 0n, family: 10 };
+    skb.sk.family = 10;
     if (nh.length >= 40) Object.assign(skb.sk, { srcIp: nh.slice(8, 24), dstIp: nh.slice(24, 40) });
   }
   if (!ctxIn) {

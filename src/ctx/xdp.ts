@@ -43,6 +43,11 @@ export const XDP_REDIRECT = 4;
  * only for programs attached to a DEVMAP entry (BPF_XDP_DEVMAP).
  */
 export function xdpAccessTable(devmap: boolean): CtxAccessTable {
+  return (xdpTables[devmap ? 1 : 0] ??= buildXdpAccessTable(devmap));
+}
+const xdpTables: (CtxAccessTable | undefined)[] = [];
+
+function buildXdpAccessTable(devmap: boolean): CtxAccessTable {
   const t = new CtxTableBuilder(XDP_MD_SIZE);
   for (const off of Object.values(XDP_MD)) t.whole(off, 4, SZ4);
   if (!devmap) t.deny(XDP_MD.egress_ifindex, 4);
@@ -70,17 +75,14 @@ export class XdpRun {
   readonly ctxOffset: number;
   readonly ctxRegion: number;
   readonly buffer: PacketBuffer;
+  state!: XdpState;
 
   constructor(
     readonly machine: Machine,
-    readonly state: XdpState,
+    state: XdpState,
     readonly devmap: boolean,
   ) {
-    if (state.data.length > XDP_MAX_LINEAR) {
-      throw new RangeError(`xdp: a ${state.data.length}-byte packet does not fit a ${XDP_FRAME_SIZE}-byte frame (at most ${XDP_MAX_LINEAR} bytes; multi-buffer frames are not emulated)`);
-    }
-    // xdp_metalen_invalid: a multiple of 4, at most 255 (skb_shared_info.meta_len is a u8).
-    if (state.meta.length % 4 !== 0 || state.meta.length > 252) throw new RangeError(`xdp: metadata of ${state.meta.length} bytes (must be a multiple of 4, at most 252)`);
+    checkXdpState(state);
     this.buffer = new PacketBuffer(machine, state.data, {
       headroom: XDP_PACKET_HEADROOM,
       tailroom: XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - state.data.length,
@@ -90,12 +92,20 @@ export class XdpRun {
     });
     this.ctxOffset = machine.alloc(XDP_MD_SIZE, 8);
     this.ctxRegion = machine.addCtxRegion(this.ctxOffset, XDP_MD_SIZE, 'xdp_md', xdpAccessTable(devmap));
-    const b = machine.bytes();
+    this.buffer.onChange = () => this.refresh();
+    this.load(state, false);
+  }
+
+  /** Prepares the next run on this frame (reusing its memory and regions). */
+  load(state: XdpState, resetBuffer = true): void {
+    checkXdpState(state);
+    this.state = state;
+    if (resetBuffer) this.buffer.reset(state.data, state.meta, XDP_PACKET_HEADROOM, XDP_FRAME_SIZE - XDP_PACKET_HEADROOM - state.data.length);
+    const b = this.machine.bytes();
     const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     dv.setUint32(this.ctxOffset + XDP_MD.ingress_ifindex, state.ingressIfindex >>> 0, true);
     dv.setUint32(this.ctxOffset + XDP_MD.rx_queue_index, state.rxQueueIndex >>> 0, true);
     dv.setUint32(this.ctxOffset + XDP_MD.egress_ifindex, state.egressIfindex >>> 0, true);
-    this.buffer.onChange = () => this.refresh();
     this.refresh();
   }
 
@@ -123,6 +133,15 @@ export class XdpRun {
     this.machine.free(this.ctxOffset);
     this.buffer.release();
   }
+}
+
+function checkXdpState(state: XdpState): void {
+  if (state.data.length > XDP_MAX_LINEAR) {
+    throw new RangeError(`xdp: a ${state.data.length}-byte packet does not fit a ${XDP_FRAME_SIZE}-byte frame (at most ${XDP_MAX_LINEAR} bytes; multi-buffer frames are not emulated)`);
+  }
+  if (state.data.length < 14) throw new RangeError(`xdp: a ${state.data.length}-byte packet is shorter than an Ethernet header`);
+  // xdp_metalen_invalid: a multiple of 4, at most 255 (skb_shared_info.meta_len is a u8).
+  if (state.meta.length % 4 !== 0 || state.meta.length > 252) throw new RangeError(`xdp: metadata of ${state.meta.length} bytes (must be a multiple of 4, at most 252)`);
 }
 
 export function prepareXdpRun(machine: Machine, state: XdpState, opts: { devmap?: boolean } = {}): XdpRun {

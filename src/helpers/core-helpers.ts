@@ -87,7 +87,7 @@ export function coreHelpers(deps: CoreHelperDeps): Map<number, HostHelper> {
       const [, mapHandle, index64] = call.args;
       const r0 = machine.reg(0);
       const map = maps.byHandle(mapHandle);
-      if (!(map instanceof FdArrayMap) || map.ofMaps) throw new HelperFault('bpf_tail_call: r2 is not a PROG_ARRAY map');
+      if (!(map instanceof FdArrayMap) || map.ofMaps) throw new HelperFault('helper', 'bpf_tail_call: r2 is not a PROG_ARRAY map');
       const index = Number(BigInt.asUintN(32, index64));
       if (index >= map.maxEntries) return r0;
       // the count of tail calls taken in this run lives in the run's log
@@ -106,7 +106,7 @@ export function coreHelpers(deps: CoreHelperDeps): Map<number, HostHelper> {
       const nrLoops = Number(BigInt.asUintN(32, nrLoops64));
       if (nrLoops > BPF_MAX_LOOPS) return neg(E2BIG);
       const target = machine.resolveCodeAddress(callbackFn);
-      if (!target) throw new HelperFault('bpf_loop: r2 is not the address of a BPF function');
+      if (!target) throw new HelperFault('helper', 'bpf_loop: r2 is not the address of a BPF function');
       for (let i = 0; i < nrLoops; i++) {
         const ret = machine.callSubprogram(target.progId, target.insnIndex, [BigInt(i), callbackCtx]);
         if (ret !== 0n) return BigInt(i + 1);

@@ -89,9 +89,15 @@ function mapLookupElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
   return m.bpfLookup(bytes(env), ko, env.cpu);
 }
 
+/** The verifier refuses a program that changes a BPF_F_RDONLY_PROG map; here the call faults. */
+function writable(helper: string, m: BpfMap): BpfMap {
+  if (m.progReadOnly) throw new Error(`bpf_${helper}: map ${m.name} is read-only for programs (BPF_F_RDONLY_PROG); the verifier refuses this call`);
+  return m;
+}
+
 /** bpf_map_update_elem(map, key, value, flags) */
 function mapUpdateElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
-  const m = mapArg(env, 'map_update_elem', a[0]);
+  const m = writable('map_update_elem', mapArg(env, 'map_update_elem', a[0]));
   if (a[3] > 0xffff_ffffn) return errnoToU64(-EINVAL);
   const ko = m.keySize ? memArg(env, 'map_update_elem', 'key (r2)', a[1], m.keySize) : 0;
   const vo = m.valueSize ? memArg(env, 'map_update_elem', 'value (r3)', a[2], m.valueSize) : 0;
@@ -101,7 +107,7 @@ function mapUpdateElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
 
 /** bpf_map_delete_elem(map, key) */
 function mapDeleteElem(env: MapHelperEnv, a: readonly bigint[]): bigint {
-  const m = mapArg(env, 'map_delete_elem', a[0]);
+  const m = writable('map_delete_elem', mapArg(env, 'map_delete_elem', a[0]));
   const ko = m.keySize ? memArg(env, 'map_delete_elem', 'key (r2)', a[1], m.keySize) : 0;
   return ret(m.bpfDelete(bytes(env), ko, env.cpu));
 }

@@ -2,11 +2,9 @@
 // right permission, as the verifier's argument checks (check_helper_mem_access in
 // kernel/bpf/verifier.c) guarantee in the kernel. A pointer the verifier would have refused is
 // a fault of the run, with a message naming the helper argument, never a silent access.
-import type { Machine } from '../vm/machine.js';
+import { HelperFault, type Machine } from '../vm/machine.js';
 
-export class HelperFault extends Error {
-  override name = 'HelperFault';
-}
+export { HelperFault };
 
 export class HelperMemory {
   constructor(private readonly machine: Machine) {}
@@ -20,7 +18,7 @@ export class HelperMemory {
       }
     }
     const hex = '0x' + BigInt.asUintN(64, addr).toString(16);
-    throw new HelperFault(`${what}: ${len}-byte ${access} at ${hex} is outside every ${access === 'read' ? 'readable' : 'writable'} region (the verifier would reject this argument)`);
+    throw new HelperFault('helper', `${what}: ${len}-byte ${access} at ${hex} is outside every ${access === 'read' ? 'readable' : 'writable'} region (the verifier would reject this argument)`);
   }
 
   read(addr: bigint, len: number, what: string): Uint8Array {

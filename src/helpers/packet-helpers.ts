@@ -208,9 +208,11 @@ function csumBlockAdd(csum: number, csum2: number, offset: number): number {
   return csumAdd(csum >>> 0, sum);
 }
 
+/** skb_clear_hash (include/linux/skbuff.h). */
 function clearHash(run: SkbRun): void {
   run.state.hash = 0;
   run.state.l4Hash = false;
+  run.state.swHash = false;
   run.refresh();
 }
 
@@ -286,7 +288,8 @@ function getSocketCookie(host: PacketHelperHost, c: HelperCall): bigint {
 function getHashRecalc(host: PacketHelperHost, c: HelperCall): bigint {
   const { run } = need(host, 'get_hash_recalc', TC, c.args[0]);
   const s = run.state;
-  if (s.hash === 0) {
+  // skb_get_hash: recomputed unless the hash covers L4 or was set by software.
+  if (!s.l4Hash && !s.swHash) {
     const flow = flowHash(run.buffer.view(), s.networkOffset, s.protocol, host.hashSeed ?? 0);
     s.hash = flow.hash;
     s.l4Hash = flow.l4;
@@ -773,6 +776,118 @@ function skbSetTunnelOpt(host: PacketHelperHost, c: HelperCall): bigint {
   return 0n;
 }
 
+// ---- more skb metadata ----
+
+/** bpf_set_hash(skb, hash) (48): __skb_set_sw_hash(skb, hash, false); returns 0. */
+function setHash(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'set_hash', TC, c.args[0]);
+  run.state.hash = u32(c.args[1]);
+  run.state.swHash = true;
+  run.state.l4Hash = false;
+  run.refresh();
+  return 0n;
+}
+
+/** bpf_set_hash_invalid(skb) (41): skb_clear_hash; returns 0. */
+function setHashInvalid(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'set_hash_invalid', TC, c.args[0]);
+  clearHash(run);
+  return 0n;
+}
+
+const ETH_P_8021AD = 0x88a8;
+const isVlanType = (p: number): boolean => p === 0x8100 || p === ETH_P_8021AD;
+
+/**
+ * bpf_skb_vlan_push(skb, vlan_proto, vlan_tci) (18): a proto other than 802.1Q / 802.1ad is
+ * taken as 802.1Q; a tag already held out of band (hwaccel) is first written into the packet
+ * after the MAC addresses (__vlan_insert_tag, skb->protocol becomes its proto), then the new
+ * tag becomes the out-of-band one (skb_vlan_push). Returns 0.
+ */
+function skbVlanPush(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_vlan_push', TC, c.args[0]);
+  const raw = u32(c.args[1]) & 0xffff;
+  let proto = ((raw & 0xff) << 8) | (raw >> 8);
+  if (!isVlanType(proto)) proto = 0x8100;
+  const tci = u32(c.args[2]) & 0xffff;
+  const s = run.state;
+  if (s.vlan) {
+    if (run.buffer.length < 12) return u64(-EINVAL);
+    run.buffer.insert(12, 4);
+    const v = run.buffer.view();
+    v[12] = s.vlan.proto >> 8;
+    v[13] = s.vlan.proto & 0xff;
+    v[14] = s.vlan.tci >> 8;
+    v[15] = s.vlan.tci & 0xff;
+    s.protocol = s.vlan.proto;
+    s.networkOffset += 4;
+  }
+  s.vlan = { proto, tci };
+  run.refresh();
+  return 0n;
+}
+
+/**
+ * bpf_skb_vlan_pop(skb) (19): drops the out-of-band tag, or else the first tag in the packet
+ * (when skb->protocol is 802.1Q / 802.1ad); a further tag in the packet then moves out of band
+ * (skb_vlan_pop, __skb_vlan_pop). -EFAULT-free: a frame too short for a VLAN header gives
+ * -ENOMEM (skb_ensure_writable).
+ */
+function skbVlanPop(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_vlan_pop', TC, c.args[0]);
+  const s = run.state;
+  const popInline = (): number => {
+    if (run.buffer.length < 18) return -ENOMEM;
+    const v = run.buffer.view();
+    const tci = (v[14] << 8) | v[15];
+    const inner = (v[16] << 8) | v[17];
+    run.buffer.remove(12, 4);
+    // vlan_set_encap_proto: an ethertype, or 802.3 / 802.2 below ETH_P_802_3_MIN.
+    s.protocol = inner >= 0x600 ? inner : 0x0004;
+    s.networkOffset = Math.max(s.networkOffset - 4, ETH_HLEN);
+    return tci;
+  };
+  if (s.vlan) {
+    s.vlan = undefined;
+  } else {
+    if (!isVlanType(s.protocol)) {
+      run.refresh();
+      return 0n;
+    }
+    const r = popInline();
+    if (r < 0) return u64(r);
+  }
+  if (isVlanType(s.protocol)) {
+    const proto = s.protocol;
+    const tci = popInline();
+    if (tci < 0) return u64(tci);
+    s.vlan = { proto, tci };
+  }
+  run.refresh();
+  return 0n;
+}
+
+/**
+ * bpf_xdp_load_bytes(xdp, offset, buf, len) (189) / bpf_xdp_store_bytes (190): offset or len
+ * above 0xffff -EFAULT, past the end of the (linear) frame -EINVAL.
+ */
+function xdpBytes(store: boolean) {
+  const name = store ? 'xdp_store_bytes' : 'xdp_load_bytes';
+  return (host: PacketHelperHost, c: HelperCall): bigint => {
+    const { run } = need(host, name, ['xdp'] as const, c.args[0]);
+    const offset = u32(c.args[1]);
+    const len = u32(c.args[3]);
+    const buf = memArg(host.machine, name, 'buf (r3)', c.args[2], len, !store);
+    if (offset > 0xffff || len > 0xffff) return u64(-EFAULT);
+    if (offset + len > run.buffer.length) return u64(-EINVAL);
+    const at = run.buffer.offsetOf(offset);
+    const mem = host.machine.bytes();
+    if (store) mem.copyWithin(at, buf, buf + len);
+    else mem.copyWithin(buf, at, at + len);
+    return 0n;
+  };
+}
+
 /** The helpers of this module by kernel helper number. */
 export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: HelperCall) => bigint> = new Map([
   [9, skbStoreBytes],
@@ -780,6 +895,8 @@ export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: Hel
   [11, l4Csum],
   [13, cloneRedirect],
   [17, getCgroupClassid],
+  [18, skbVlanPush],
+  [19, skbVlanPop],
   [20, skbGetTunnelKey],
   [21, skbSetTunnelKey],
   [23, redirect],
@@ -792,15 +909,19 @@ export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: Hel
   [34, getHashRecalc],
   [38, skbChangeTail],
   [39, skbPullData],
+  [41, setHashInvalid],
   [43, skbChangeHead],
   [44, xdpAdjustHead],
   [46, getSocketCookie],
+  [48, setHash],
   [50, skbAdjustRoom],
   [51, redirectMap],
   [54, xdpAdjustMeta],
   [65, xdpAdjustTail],
   [152, redirectNeigh],
   [155, redirectPeer],
+  [189, xdpBytes(false)],
+  [190, xdpBytes(true)],
 ]);
 
 /** The packet helpers as Machine host helpers bound to `host`. */

@@ -5,10 +5,10 @@
 import { SlotArena } from './arena.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
 import { copyValue, readU32, u32Key } from './bytes.js';
-import { E2BIG, EEXIST, EINVAL, ENOENT, EPERM } from './errno.js';
+import { E2BIG, EEXIST, EINVAL, EPERM } from './errno.js';
 import type { MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
 export class ArrayMap extends MapBase {
   readonly percpu: boolean;
@@ -38,7 +38,7 @@ export class ArrayMap extends MapBase {
       read: !(def.flags & BPF_F_WRONLY_PROG),
       // BPF_F_RDONLY_PROG (frozen .rodata): the verifier refuses program writes; a region
       // without write permission turns one into a fault.
-      write: !(def.flags & BPF_F_RDONLY_PROG),
+      write: !this.progReadOnly,
     });
     this.arena.allocSlot();
     this.base = this.arena.offset(0);
@@ -178,9 +178,6 @@ export class ArrayMap extends MapBase {
     this.arena.destroy();
   }
 }
-
-/** readU32 for callers that hold an index (tests, the Testbed). */
-export { u32Key };
 
 /** Resolves what an fd array or map-of-maps slot refers to (the syscall passes fds; we pass ids). */
 export interface FdResolver {

@@ -3,7 +3,7 @@
 
 import type { BpfMap, MapDefinition, MapDump, MapEntry, MapMemory } from './types.js';
 import type { MapState } from './state.js';
-import { mapTypeName, round8 } from './uapi.js';
+import { BPF_F_RDONLY_PROG, mapTypeName, round8 } from './uapi.js';
 
 /** Everything a map needs from the machine it lives in. */
 export interface MapContext {
@@ -27,6 +27,7 @@ export abstract class MapBase implements BpfMap {
   maxEntries: number;
   readonly flags: number;
   readonly nrCpus: number;
+  readonly progReadOnly: boolean;
   id = 0;
   handle = 0n;
   /** BPF_MAP_FREEZE was called: the host may no longer write (kernel/bpf/syscall.c map_freeze). */
@@ -49,6 +50,7 @@ export abstract class MapBase implements BpfMap {
     this.nrCpus = ctx.nrCpus;
     this.mem = ctx.mem;
     this.lockOff = def.spinLockOffset ?? -1;
+    this.progReadOnly = (def.flags & BPF_F_RDONLY_PROG) !== 0 || def.readonly === true;
     if (this.lockOff >= 0 && this.lockOff + 4 > def.valueSize) {
       throw new MapDefinitionError(def, `bpf_spin_lock at offset ${this.lockOff} is outside the ${def.valueSize}-byte value`);
     }

@@ -9,17 +9,20 @@
 // the kernel; per-CPU maps update in place. LRU maps take their elements from the kernel's LRU
 // lists (lru-list.ts), which evict when the map is full.
 //
-// Bucket order differs from the kernel's (its jhash is seeded randomly per map anyway).
+// Approximations, where only addresses differ: bucket order (the kernel's jhash is seeded
+// randomly per map anyway), and which free element a new key takes (the kernel's per-CPU
+// freelists and extra_elems; here the most recently freed slot). Return codes and surviving
+// keys were compared with the kernel on random runs (lru-kernel.test.ts).
 
 import { SlotArena } from './arena.js';
 import { innerMapMatches, type FdResolver } from './array.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
-import { bytesEqual, copyValue, hashBytes, readU32, u32Key, zeroValue } from './bytes.js';
+import { bytesEqual, copyValue, hashBytes, readU32, zeroValue } from './bytes.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
 import { BpfLru } from './lru-list.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
 import type { BpfMap, MapDefinition, MapEntry } from './types.js';
-import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
 /** The kernel's MAX_BPF_STACK: a key must fit on a program's stack (htab_map_alloc_check). */
 const MAX_KEY_SIZE = 512;
@@ -86,7 +89,7 @@ export class HashMap extends MapBase {
     this.arena = new SlotArena(ctx.mem, this.regionName, elemSize, capacity, this.prealloc, {
       visible: !this.ofMaps,
       read: !(def.flags & BPF_F_WRONLY_PROG),
-      write: !(def.flags & BPF_F_RDONLY_PROG),
+      write: !this.progReadOnly,
     });
     this.offsets = this.arena.offsets;
     this.heads = new Int32Array(this.nBuckets).fill(-1);
@@ -459,4 +462,3 @@ export class HashMap extends MapBase {
   }
 }
 
-export { u32Key };

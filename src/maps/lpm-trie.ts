@@ -12,7 +12,7 @@ import { readU32 } from './bytes.js';
 import { EEXIST, EINVAL, ENOENT, ENOSPC, EPERM } from './errno.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
-import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_NOEXIST } from './uapi.js';
+import { BPF_EXIST, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_NOEXIST } from './uapi.js';
 
 const LPM_DATA_SIZE_MAX = 256;
 const LPM_KEY_SIZE_MIN = 4 + 1;
@@ -64,7 +64,7 @@ export class LpmTrieMap extends MapBase {
     this.values = new SlotArena(ctx.mem, this.regionName, Math.max(8, (def.valueSize + 7) & ~7), nodes, false, {
       visible: true,
       read: !(def.flags & BPF_F_WRONLY_PROG),
-      write: !(def.flags & BPF_F_RDONLY_PROG),
+      write: !this.progReadOnly,
     });
   }
 

@@ -105,8 +105,7 @@ export class RingbufMap extends MapBase {
   output(data: Uint8Array, dataOff: number, size: number): boolean {
     const off = this.reserve(size);
     if (off < 0) return false;
-    const mem = this.bytes();
-    mem.set((data.length === 0 ? mem : data).subarray(dataOff, dataOff + size), off);
+    this.bytes().set(data.subarray(dataOff, dataOff + size), off);
     this.commit(off, false);
     return true;
   }

@@ -22,6 +22,8 @@ export interface MapDefinition {
   innerMap?: MapDefinition;
   /** Initial bytes of entry 0 (global data sections: .data, .rodata, .bss). */
   initialValue?: Uint8Array;
+  /** The loader's MapSpec.readonly (.rodata, .kconfig): as BPF_F_RDONLY_PROG, programs only read. */
+  readonly?: boolean;
   /**
    * Byte offset of a `struct bpf_spin_lock` inside the value, when the value's BTF has one.
    * copy_map_value() (include/linux/bpf.h) never copies over it, and BPF_F_LOCK needs it.
@@ -93,6 +95,8 @@ export interface BpfMap {
   readonly maxEntries: number;
   readonly flags: number;
   readonly nrCpus: number;
+  /** BPF_F_RDONLY_PROG (or a read-only global data section): programs may read but not write. */
+  readonly progReadOnly: boolean;
   /** Set by the registry: map id (as `bpftool map` shows) and the opaque pointer `lddw` loads. */
   id: number;
   handle: bigint;

@@ -243,4 +243,7 @@ export const IDX_LDX_B = 144;
 export const IDX_LDX_H = 145;
 export const IDX_LDX_W = 146;
 export const IDX_LDX_DW = 147;
-export const OP_COUNT = 148;
+// `rA += imm; if rA < rB goto` and `rA += imm; if rA != rB goto`: the step and test of a loop.
+export const ADDK_JLT_X = 148;
+export const ADDK_JNE_X = 149;
+export const OP_COUNT = 150;

@@ -177,6 +177,12 @@ export function fuseSuperinstructions(view: DataView, at: number, count: number)
     if (load < A.LDX_B || load > A.LDX_DW || src(i + 2) !== dst(i)) continue;
     view.setUint8(at + i * A.REC_SIZE + A.REC_OP, A.IDX_LDX_B + (load - A.LDX_B));
   }
+  for (let i = 0; i + 1 < count; i++) {
+    if (op(i) !== A.ADD64_K || dst(i + 1) !== dst(i)) continue;
+    const jump = op(i + 1);
+    if (jump === A.JLT64_X) view.setUint8(at + i * A.REC_SIZE + A.REC_OP, A.ADDK_JLT_X);
+    else if (jump === A.JNE64_X) view.setUint8(at + i * A.REC_SIZE + A.REC_OP, A.ADDK_JNE_X);
+  }
 }
 
 /** Slots that begin a function inside one program: 0, pseudo-call and pseudo-func targets. */

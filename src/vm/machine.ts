@@ -4,6 +4,7 @@
 import type { Insn } from '../asm/insn.js';
 import { helperName as kernelHelperName } from '../helpers/names.js';
 import * as A from './abi.js';
+import { Heap, roundUp } from './heap.js';
 import { functionStarts, fuseSuperinstructions, writeRecords } from './decode.js';
 import { describeInsn, formatFault, type RegionInfo } from './fault.js';
 import {
@@ -108,9 +109,7 @@ export class Machine {
   private readonly wasm: WasmExports;
   private readonly ctrl: number;
   private view!: DataView;
-  /** Free blocks [offset, size], sorted by offset; allocated blocks by offset → size. */
-  private free_: [number, number][] = [];
-  private readonly allocated = new Map<number, number>();
+  private heap!: Heap;
   /** Blocks holding VM-internal state (offset → size). */
   private readonly internal = new Map<number, number>();
   private heapStart = 0;
@@ -160,9 +159,9 @@ export class Machine {
     const have = mem.buffer.byteLength / PAGE;
     if (memoryPages > have) mem.grow(memoryPages - have);
     this.refreshBuffer();
-    const heap = align(this.wasm.heapBase(), 16);
+    const heap = roundUp(this.wasm.heapBase(), 16);
     this.heapStart = heap;
-    this.free_ = [[heap, mem.buffer.byteLength - heap]];
+    this.heap = new Heap(heap, mem.buffer.byteLength, (bytes) => this.growMemory(bytes));
     // Region 0: the stack, maintained by the VM as call depth changes.
     const stackTop = this.wasm.stackTop();
     const stack: Region = {
@@ -206,76 +205,38 @@ export class Machine {
     return new Uint8Array(this.buffer);
   }
 
-  /** Allocates `size` zeroed bytes aligned to `align` (default 8); returns the wasm offset. */
+  /** Allocates `size` zeroed bytes aligned to `alignment` (default 8); returns the wasm offset. */
   alloc(size: number, alignment = 8): number {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: bad size ${size}`);
     if (alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new RangeError(`alloc: bad alignment ${alignment}`);
-    const want = Math.max(align(size, 8), 8);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      for (let i = 0; i < this.free_.length; i++) {
-        const [off, len] = this.free_[i];
-        const start = align(off, alignment);
-        const end = start + want;
-        if (end > off + len) continue;
-        const pieces: [number, number][] = [];
-        if (start > off) pieces.push([off, start - off]);
-        if (off + len > end) pieces.push([end, off + len - end]);
-        this.free_.splice(i, 1, ...pieces);
-        this.allocated.set(start, want);
-        this.bytes().fill(0, start, end);
-        return start;
-      }
-      this.growFor(want + alignment);
-    }
-    throw new RangeError(`alloc: cannot allocate ${size} bytes`);
+    const off = this.heap.alloc(size, alignment);
+    this.bytes().fill(0, off, off + this.heap.sizeOf(off)!);
+    return off;
   }
 
-  private growFor(bytes: number): void {
+  /** Grows the wasm memory by at least `bytes` (doubling when it can). */
+  private growMemory(bytes: number): { oldEnd: number; newEnd: number } {
     const mem = this.wasm.memory;
     const oldEnd = mem.buffer.byteLength;
-    const pages = Math.max(Math.ceil(bytes / PAGE), oldEnd / PAGE); // at least double
     try {
-      mem.grow(pages);
+      mem.grow(Math.max(Math.ceil(bytes / PAGE), oldEnd / PAGE));
     } catch {
       mem.grow(Math.ceil(bytes / PAGE));
     }
     this.refreshBuffer();
-    this.release(oldEnd, mem.buffer.byteLength - oldEnd);
+    return { oldEnd, newEnd: mem.buffer.byteLength };
   }
 
-  /** Frees a block returned by alloc. */
+  /** Frees a block returned by alloc. No region may still cover it. */
   free(off: number): void {
     if (this.internal.has(off)) throw new Error(`free: 0x${off.toString(16)} belongs to the VM`);
-    const size = this.allocated.get(off) ?? 0;
+    const size = this.heap.sizeOf(off) ?? 0;
     for (const r of this.regionMap.values()) {
       if (r.id !== 0 && r.offset < off + size && off < r.offset + r.length) {
         throw new Error(`free: region ${r.id} (${r.name}) still covers 0x${off.toString(16)}; remove it first`);
       }
     }
-    this.release_(off);
-  }
-
-  private release_(off: number): void {
-    const size = this.allocated.get(off);
-    if (size === undefined) throw new Error(`free: 0x${off.toString(16)} was not allocated`);
-    this.allocated.delete(off);
-    this.release(off, size);
-  }
-
-  private release(off: number, size: number): void {
-    const list = this.free_;
-    let i = 0;
-    while (i < list.length && list[i][0] < off) i++;
-    list.splice(i, 0, [off, size]);
-    // Merge with the neighbours.
-    if (i + 1 < list.length && list[i][0] + list[i][1] === list[i + 1][0]) {
-      list[i][1] += list[i + 1][1];
-      list.splice(i + 1, 1);
-    }
-    if (i > 0 && list[i - 1][0] + list[i - 1][1] === list[i][0]) {
-      list[i - 1][1] += list[i][1];
-      list.splice(i, 1);
-    }
+    this.heap.free(off);
   }
 
   toVirtual(off: number): bigint {
@@ -313,7 +274,7 @@ export class Machine {
     if (table.readSizes.length !== len || table.writeSizes.length !== len) {
       throw new Error(`addCtxRegion ${name}: access tables must have ${len} entries (one per byte)`);
     }
-    const tableSize = align(3 * len, 8) + 8 * len;
+    const tableSize = roundUp(3 * len, 8) + 8 * len;
     const t = this.allocInternal(tableSize);
     const bytes = this.bytes();
     bytes.set(table.readSizes, t);
@@ -346,7 +307,7 @@ export class Machine {
     const t = r.ctx.table;
     const dv = this.dv();
     dv.setUint8(t + 2 * r.length + offset, 1);
-    dv.setBigUint64(t + align(3 * r.length, 8) + 8 * offset, U64(value), true);
+    dv.setBigUint64(t + roundUp(3 * r.length, 8) + 8 * offset, U64(value), true);
   }
 
   resizeRegion(id: number, off: number, len: number): void {
@@ -388,13 +349,13 @@ export class Machine {
   /** alloc for the VM's own use: never coverable by a region. */
   private allocInternal(size: number, alignment = 8): number {
     const off = this.alloc(size, alignment);
-    this.internal.set(off, this.allocated.get(off)!);
+    this.internal.set(off, this.heap.sizeOf(off)!);
     return off;
   }
 
   private freeInternal(off: number): void {
     this.internal.delete(off);
-    this.release_(off);
+    this.heap.free(off);
   }
 
   private writeRegionTable(): void {
@@ -777,10 +738,6 @@ export class Machine {
     });
     return fault;
   }
-}
-
-function align(v: number, a: number): number {
-  return Math.ceil(v / a) * a;
 }
 
 function sizesOf(mask: number): string {

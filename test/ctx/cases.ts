@@ -55,6 +55,16 @@ export function ipv6UdpFrame(total = 128): Uint8Array {
   return f;
 }
 
+/** An IPv4/UDP frame with VLAN tags (outermost first) of ids 10, 20 ... */
+export function vlanFrame(tpids: number[]): Uint8Array {
+  const inner = ipv4UdpFrame(128 - 4 * tpids.length);
+  const f = new Uint8Array(128);
+  f.set(inner.subarray(0, 12));
+  tpids.forEach((t, i) => f.set([t >> 8, t & 0xff, 0, 10 * (i + 1)], 12 + 4 * i));
+  f.set(inner.subarray(12), 12 + 4 * tpids.length);
+  return f;
+}
+
 /** A __sk_buff ctx_in with the fields BPF_PROG_TEST_RUN accepts. */
 export function skbCtx(f: { mark?: number; priority?: number; ingressIfindex?: number; cb?: number[]; tstamp?: bigint; wireLen?: number }): Uint8Array {
   const c = new Uint8Array(SK_BUFF_SIZE);
@@ -104,6 +114,7 @@ export const CASES: CtxCase[] = [
     data: ipv4UdpFrame(128, [2, 0, 0, 0, 0, 9]), ctx: skbCtx({ wireLen: 300 }) },
   { name: 'tc_fields: broadcast frame, IPv6', obj: 'tc_ctx', prog: 'tc_fields', kind: 'tc', data: (() => { const f = ipv6UdpFrame(); f.fill(0xff, 0, 6); return f; })() },
   { name: 'tc_fields: multicast frame without ctx_in', obj: 'tc_ctx', prog: 'tc_fields', kind: 'tc', data: ipv4UdpFrame(128, [1, 0, 0x5e, 0, 0, 1]) },
+  { name: 'skb->sk of a test run: the dummy socket with the IPv4 addresses', obj: 'tc_ctx', prog: 'tc_sk', kind: 'tc', data: ipv4UdpFrame() },
   op('change_tail grows with zeros', 1, 200),
   op('change_tail shrinks', 1, 60),
   op('change_tail below the network header is -EINVAL', 1, 10),
@@ -158,6 +169,14 @@ export const CASES: CtxCase[] = [
   op('clone_redirect to a missing device is -EINVAL', 19, 999),
   op('clone_redirect with an unknown flag is -EINVAL', 19, 1, 2n),
   op('get_hash_recalc sets skb->hash', 20, 0),
+  op('vlan_push twice writes the first tag into the packet', 21, 0x8100),
+  op('vlan_push with an unknown proto uses 802.1Q', 21, 0x1234),
+  op('vlan_pop of an untagged packet does nothing', 22, 0),
+  op('vlan_pop of an in-packet tag', 22, 0, 0n, vlanFrame([0x8100])),
+  op('vlan_pop of a double tag moves the inner one out of band', 22, 0, 0n, vlanFrame([0x88a8, 0x8100])),
+  op('vlan_push then vlan_pop', 23, 0),
+  op('set_hash is kept by get_hash_recalc', 24, 0x1234),
+  op('set_hash_invalid clears the hash', 25, 0x1234),
   { name: 'tunnel key set and read back', obj: 'tc_ctx', prog: 'tc_tunnel', kind: 'tc', data: ipv4UdpFrame(), ctx: skbCtx({ cb: [0, 0, 1, 0] }) },
   { name: 'tunnel key with the 28-byte layout', obj: 'tc_ctx', prog: 'tc_tunnel', kind: 'tc', data: ipv4UdpFrame(), ctx: skbCtx({ cb: [1, 0, 0, 0] }) },
   { name: 'tunnel key of a bad size is -EINVAL', obj: 'tc_ctx', prog: 'tc_tunnel', kind: 'tc', data: ipv4UdpFrame(), ctx: skbCtx({ cb: [2, 0, 0, 0] }) },
@@ -182,6 +201,10 @@ export const CASES: CtxCase[] = [
   xop('xdp redirect', 4, 5),
   xop('xdp redirect with flags is XDP_ABORTED', 4, 5, 1),
   xop('xdp metadata written through data_meta', 6, -4),
+  xop('xdp_store_bytes', 8, 20),
+  xop('xdp_store_bytes past the end is -EINVAL', 8, 125),
+  xop('xdp_load_bytes', 9, 12),
+  xop('xdp_load_bytes past the end is -EINVAL', 9, 126),
   xop('xdp_md fields without ctx_in (loopback, queue 0)', 7, 0),
   xop('xdp_md fields with ctx_in', 7, 0, 0, ipv4UdpFrame(), xdpCtx(0, 128, 1, 0)),
   xop('xdp metadata from ctx_in', 1, 0, 0, ipv4UdpFrame(), xdpCtx(8, 128, 0, 0)),

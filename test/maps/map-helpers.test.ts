@@ -277,3 +277,17 @@ describe('map helpers from BPF programs', () => {
     expect(machine.run(prog(false)).fault?.message).toMatch(/bpf_spin_lock: the lock at 0x[0-9a-f]+ is already held/);
   });
 });
+
+describe('read-only maps', () => {
+  it('a program may read a read-only global data section but not update it through a helper', async () => {
+    const { make, load, run, machine } = await bed();
+    const rodata = make({ ...def('array', { name: '.rodata', maxEntries: 1 }), readonly: true, initialValue: u64(5) });
+    const read = load(`lddw %r1, ${h(rodata.handle)}\n${keyOnStack(0)}\ncall 1\nldxdw %r0, [%r0]\nexit`);
+    expect(run(read)).toBe(5n);
+    const write = load(`lddw %r1, ${h(rodata.handle)}\n${keyOnStack(0)}\nmov %r3, %r2\nmov %r4, 0\ncall 2\nexit`);
+    expect(machine.run(write).fault?.message).toMatch(/bpf_map_update_elem: map \.rodata is read-only for programs/);
+    const store = load(`lddw %r1, ${h(rodata.handle)}\n${keyOnStack(0)}\ncall 1\nstdw [%r0], 1\nexit`);
+    expect(machine.run(store).fault).toBeDefined();
+    expect(readU64(rodata.read(u32(0)))).toBe(5n);
+  });
+});

@@ -14,7 +14,7 @@
 #include <bpf/libbpf.h>
 
 #define INSN(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
-static int map_fd = -1, prog_fd = -1;
+static int map_fd = -1, prog_fd = -1, map_type;
 
 static void load_prog(void) {
 	struct bpf_insn p[] = {
@@ -71,6 +71,7 @@ int main(void) {
 			scanf("%u %u %u", &a, &b, &c);
 			if (map_fd >= 0) close(map_fd);
 			LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = c);
+			map_type = a;
 			map_fd = bpf_map_create(a, "lru", 4, 8, b, &mo);
 			if (map_fd < 0) { perror("create"); return 1; }
 			load_prog();
@@ -80,7 +81,7 @@ int main(void) {
 		else if (!strcmp(cmd, "d")) { scanf("%u", &a); printf("%ld ", run(2, a, 0)); }
 		else if (!strcmp(cmd, "su")) { scanf("%u", &a); unsigned long long v[256] = { 0 }; for (int i = 0; i < 256; i++) v[i] = a; printf("%d ", bpf_map_update_elem(map_fd, &a, v, 0) ? -errno : 0); }
 		else if (!strcmp(cmd, "pr")) { // print the value of a key: per CPU for per-CPU maps
-			scanf("%u", &a); unsigned long long v[256] = { 0 }; int n = libbpf_num_possible_cpus();
+			scanf("%u", &a); unsigned long long v[256] = { 0 }; int n = map_type == BPF_MAP_TYPE_PERCPU_HASH || map_type == BPF_MAP_TYPE_LRU_PERCPU_HASH ? libbpf_num_possible_cpus() : 1;
 			if (bpf_map_lookup_elem(map_fd, &a, v)) { printf("\nvalue %u: none\n", a); continue; }
 			printf("\nvalue %u:", a); for (int i = 0; i < n; i++) printf(" %llu", v[i]); printf("\n");
 		}
