@@ -124,6 +124,18 @@ export class CtxRunner implements PacketHelperHost {
     return this.opts.hashSeed ?? 0;
   }
 
+  /**
+   * The first `len` packet bytes of the running skb or XDP context `ctx`, for
+   * bpf_perf_event_output's BPF_F_CTXLEN_MASK (src/helpers/map-helpers.ts MapHelperEnv.ctxBytes):
+   * -EFAULT when the packet is shorter (bpf_skb_copy / xdp copy), -EINVAL outside a packet run.
+   */
+  ctxBytes(ctx: bigint, len: number): Uint8Array | number {
+    const a = this.current;
+    if (!a || a.kind === 'sock_addr' || ctx !== a.run.ctxAddress) return -22;
+    if (len > a.run.buffer.length) return -14;
+    return a.run.buffer.view().slice(0, len);
+  }
+
   private program(name: string, kinds: readonly string[]): LoadedProgram {
     const prog = this.bed.program(name);
     const kind = contextKindOf(prog.spec.type);

@@ -1,7 +1,7 @@
 // bpfbed exec: run raw bytecode the way uBPF's ubpf_test and the bpf_conformance plugins do:
 // r1 = a copy of the memory, r2 = its length, print r0 in hex.
 import type { Command } from 'commander';
-import { execRaw } from '../../vm/exec.js';
+import { RawProgram } from '../../vm/exec.js';
 import { DEFAULT_INSN_BUDGET } from '../../vm/types.js';
 import { decodeBytes, hex64, parseHex, readInput, UsageError, type ByteFormat } from '../io.js';
 import { parseCount } from '../options.js';
@@ -60,9 +60,11 @@ async function runExec(file: string, opts: ExecOptions): Promise<number> {
   const repeat = parseCount(opts.repeat, '--repeat');
   const budget = parseCount(opts.budget, '--budget');
 
-  let result = await execRaw(code, mem, { budget });
+  const program = await RawProgram.load(code);
+  let result = program.run(mem, { budget });
+  // The first run warms the VM up; the rest are timed.
   const started = performance.now();
-  for (let i = 1; i < repeat; i++) result = await execRaw(code, mem, { budget });
+  for (let i = 1; i < repeat; i++) result = program.run(mem, { budget });
   const nsPerRun = repeat > 1 ? ((performance.now() - started) * 1e6) / (repeat - 1) : undefined;
 
   if (opts.json) {
