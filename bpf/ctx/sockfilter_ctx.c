@@ -16,4 +16,17 @@ int sockfilter_udp(struct __sk_buff *skb)
 	return skb->len + 100 * skb->pkt_type + skb->cb[0] * 0 + (skb->protocol == 8 ? 0 : 7);
 }
 
+// bpf_skb_load_bytes_relative from the MAC and the network header: returns the Ethernet type
+// (MAC offset 12) * 65536 + the IPv4 protocol (NET offset 9) * 256 + the helper results.
+SEC("socket")
+int sockfilter_relative(struct __sk_buff *skb)
+{
+	__u8 mac[2] = {}, net[1] = {};
+	long r1 = bpf_skb_load_bytes_relative(skb, 12, mac, 2, BPF_HDR_START_MAC);
+	long r2 = bpf_skb_load_bytes_relative(skb, 9, net, 1, BPF_HDR_START_NET);
+	long r3 = bpf_skb_load_bytes_relative(skb, skb->len - 1, net, 2, BPF_HDR_START_NET);
+
+	return ((mac[0] << 8 | mac[1]) << 16) + (net[0] << 8) + (r1 == 0) + 2 * (r2 == 0) + 4 * (r3 == -14);
+}
+
 char _license[] SEC("license") = "GPL";

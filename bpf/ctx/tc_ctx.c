@@ -163,6 +163,16 @@ int tc_ops(struct __sk_buff *skb)
 		rc = 0;
 		skb->cb[2] = skb->hash;
 		break;
+	case 26:
+		// load_bytes_relative: flags = the start header (0 MAC, 1 NET, 2 invalid).
+		if (flags == 0)
+			rc = bpf_skb_load_bytes_relative(skb, arg, buf, sizeof(buf), BPF_HDR_START_MAC);
+		else if (flags == 1)
+			rc = bpf_skb_load_bytes_relative(skb, arg, buf, sizeof(buf), BPF_HDR_START_NET);
+		else
+			rc = bpf_skb_load_bytes_relative(skb, arg, buf, sizeof(buf), 2);
+		skb->cb[2] = buf[0] | buf[1] << 8 | buf[2] << 16 | buf[3] << 24;
+		break;
 	case 20: {
 		// The flow hash is random per boot: check only that it is set and that skb->hash shows it.
 		__u32 h = bpf_get_hash_recalc(skb);

@@ -120,6 +120,12 @@ export interface SkbState {
   meta: Uint8Array;
   /** skb_network_offset(): the network header's offset in `data` (14 for Ethernet, 0 for raw IP). */
   networkOffset: number;
+  /**
+   * Link-layer header bytes just before skb->data (the MAC header a socket filter's skb has
+   * already pulled; empty when data starts at the MAC header, as for tc). bpf_skb_load_bytes_relative
+   * with BPF_HDR_START_MAC reads from here.
+   */
+  pulledMac?: Uint8Array;
   /** skb->protocol as an ethertype in host order (0x0800); the context field shows it big-endian. */
   protocol: number;
   pktType: number;
@@ -254,6 +260,7 @@ function cloneSkbFields(s: SkbState): SkbState {
   return {
     ...s,
     cb: [...s.cb],
+    pulledMac: s.pulledMac?.slice(),
     vlan: s.vlan && { ...s.vlan },
     csum: { ...s.csum },
     tunnel: s.tunnel && { ...s.tunnel, src: s.tunnel.src.slice(), dst: s.tunnel.dst.slice(), options: s.tunnel.options.slice(), flags: { ...s.tunnel.flags } },
@@ -403,6 +410,12 @@ export class SkbRun {
     // Resetting the buffer re-establishes the packet pointers and derived fields (refresh).
     if (resetBuffer) this.buffer.reset(input.data, input.meta, Math.max(this.headroom, input.meta.length));
     else this.refresh();
+    const mac = input.pulledMac;
+    if (mac && mac.length > 0) {
+      if (mac.length + input.meta.length > this.buffer.headroom + input.meta.length) throw new RangeError(`skb state: a ${mac.length}-byte pulled MAC header does not fit the headroom`);
+      // The pulled bytes stay in the buffer before data, outside every region (as after __skb_pull).
+      this.machine.bytes().set(mac, this.buffer.offsetOf(-mac.length));
+    }
   }
 
   /** r1 for the program. */

@@ -13,7 +13,7 @@ import { ETH_HLEN, skbFromFrame, type SkbState, type SkbStateInit } from './skb.
  */
 export function socketFilterSkbFromFrame(frame: Uint8Array, init: SkbStateInit = {}): SkbState {
   const skb = skbFromFrame(frame, init);
-  return { ...skb, data: frame.slice(ETH_HLEN), networkOffset: 0, wireLen: init.wireLen ?? frame.length - ETH_HLEN };
+  return { ...skb, data: frame.slice(ETH_HLEN), pulledMac: frame.slice(0, ETH_HLEN), networkOffset: 0, wireLen: init.wireLen ?? frame.length - ETH_HLEN };
 }
 
 /**

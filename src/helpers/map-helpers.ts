@@ -226,24 +226,6 @@ function ringbufQuery(env: MapHelperEnv, a: readonly bigint[]): bigint {
   return rb ? rb.query(a[1]) : 0n;
 }
 
-/**
- * bpf_spin_lock(lock) / bpf_spin_unlock(lock) (kernel/bpf/helpers.c): the u32 lock word of a
- * struct bpf_spin_lock in a map value is 1 while held (qspinlock's _Q_LOCKED_VAL), 0 when free.
- * Programs run one at a time here, so taking a held lock could only deadlock: it faults instead.
- */
-function spinLock(lock: boolean): MapHelper {
-  const helper = lock ? 'spin_lock' : 'spin_unlock';
-  return (env, a) => {
-    const off = memArg(env, helper, 'lock (r1)', a[0], 4);
-    const mem = bytes(env);
-    const held = (mem[off] | mem[off + 1] | mem[off + 2] | mem[off + 3]) !== 0;
-    if (lock && held) throw new Error(`bpf_spin_lock: the lock at ${hex(a[0])} is already held (the program would deadlock)`);
-    mem.fill(0, off, off + 4);
-    if (lock) mem[off] = 1;
-    return 0n;
-  };
-}
-
 /** The map helpers by kernel helper number. */
 export const MAP_HELPERS: ReadonlyMap<number, MapHelper> = new Map<number, MapHelper>([
   [1, mapLookupElem],
@@ -253,8 +235,6 @@ export const MAP_HELPERS: ReadonlyMap<number, MapHelper> = new Map<number, MapHe
   [87, mapPushElem],
   [88, popOrPeek('map_pop_elem', true)],
   [89, popOrPeek('map_peek_elem', false)],
-  [93, spinLock(true)],
-  [94, spinLock(false)],
   [130, ringbufOutput],
   [131, ringbufReserve],
   [132, commit('ringbuf_submit', false)],

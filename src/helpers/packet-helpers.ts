@@ -176,6 +176,38 @@ function skbLoadBytes(host: PacketHelperHost, c: HelperCall): bigint {
   return 0n;
 }
 
+/** include/uapi/linux/bpf.h enum bpf_hdr_start_off. */
+export const BPF_HDR_START_MAC = 0;
+export const BPF_HDR_START_NET = 1;
+
+/**
+ * bpf_skb_load_bytes_relative(skb, offset, to, len, start_header) (68): from the MAC header
+ * (BPF_HDR_START_MAC: skb->data for tc, the pulled Ethernet header for socket filters) or the
+ * network header (BPF_HDR_START_NET) up to the packet's tail; offset > 0xffff, an unknown start
+ * or a range past the tail give -EFAULT with `to` zeroed.
+ */
+function skbLoadBytesRelative(host: PacketHelperHost, c: HelperCall): bigint {
+  const { run } = need(host, 'skb_load_bytes_relative', SKB_ANY, c.args[0]);
+  const offset = u32(c.args[1]);
+  const len = u32(c.args[3]);
+  const startHeader = u32(c.args[4]);
+  const to = memArg(host.machine, 'skb_load_bytes_relative', 'to (r3)', c.args[2], len, true);
+  const mem = host.machine.bytes();
+  const fail = () => {
+    mem.fill(0, to, to + len);
+    return u64(-EFAULT);
+  };
+  if (offset > 0xffff) return fail();
+  let start: number; // relative to skb->data
+  if (startHeader === BPF_HDR_START_MAC) start = -(run.state.pulledMac?.length ?? 0);
+  else if (startHeader === BPF_HDR_START_NET) start = run.state.networkOffset;
+  else return fail();
+  if (start + offset + len > run.buffer.length) return fail();
+  const at = run.buffer.offsetOf(start + offset);
+  mem.copyWithin(to, at, at + len);
+  return 0n;
+}
+
 /**
  * bpf_skb_store_bytes(skb, offset, from, len, flags) (9): flags only BPF_F_RECOMPUTE_CSUM and
  * BPF_F_INVALIDATE_HASH (-EINVAL), offset > INT_MAX or past the packet -EFAULT
@@ -918,6 +950,7 @@ export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: Hel
   [51, redirectMap],
   [54, xdpAdjustMeta],
   [65, xdpAdjustTail],
+  [68, skbLoadBytesRelative],
   [152, redirectNeigh],
   [155, redirectPeer],
   [189, xdpBytes(false)],

@@ -55,7 +55,10 @@ export class TypedMap {
   }
 
   decodeKey(bytes: Uint8Array): TypedValue {
-    return this.btf && this.spec.keyTypeId ? decodeTyped(this.btf, this.spec.keyTypeId, bytes) : rawDecode(bytes);
+    if (this.btf && this.spec.keyTypeId) return decodeTyped(this.btf, this.spec.keyTypeId, bytes);
+    // An array's key is its u32 index, even where BTF does not say so (global data sections).
+    if (isArray(this.map.type) && bytes.length === 4) return new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0, true);
+    return rawDecode(bytes);
   }
 
   decodeValue(bytes: Uint8Array): TypedValue {
@@ -104,5 +107,8 @@ export class TypedMap {
   }
 }
 
+// BPF_MAP_TYPE_ARRAY 2, PROG_ARRAY 3, PERF_EVENT_ARRAY 4, PERCPU_ARRAY 6, CGROUP_ARRAY 8,
+// ARRAY_OF_MAPS 12, DEVMAP 14, CPUMAP 16 (include/uapi/linux/bpf.h)
+const isArray = (type: number) => [2, 3, 4, 6, 8, 12, 14, 16].includes(type);
 // BPF_MAP_TYPE_PERCPU_HASH 5, PERCPU_ARRAY 6, LRU_PERCPU_HASH 10 (include/uapi/linux/bpf.h)
 const isPerCpu = (type: number) => type === 5 || type === 6 || type === 10;

@@ -169,6 +169,10 @@ export const CASES: CtxCase[] = [
   op('clone_redirect to a missing device is -EINVAL', 19, 999),
   op('clone_redirect with an unknown flag is -EINVAL', 19, 1, 2n),
   op('get_hash_recalc sets skb->hash', 20, 0),
+  op('load_bytes_relative from the MAC header', 26, 12, 0n),
+  op('load_bytes_relative from the network header', 26, 12, 1n),
+  op('load_bytes_relative past the tail is -EFAULT', 26, 110, 1n),
+  op('load_bytes_relative with an unknown start is -EFAULT', 26, 0, 2n),
   op('vlan_push twice writes the first tag into the packet', 21, 0x8100),
   op('vlan_push with an unknown proto uses 802.1Q', 21, 0x1234),
   op('vlan_pop of an untagged packet does nothing', 22, 0),
@@ -211,6 +215,7 @@ export const CASES: CtxCase[] = [
   { name: 'redirect_map on an empty DEVMAP slot returns the low flag bits', obj: 'xdp_redirect_map', prog: 'xdp_redirect_map', kind: 'xdp', data: xop('', 1, 0, 2).data },
   { name: 'redirect_map with BPF_F_BROADCAST redirects', obj: 'xdp_redirect_map', prog: 'xdp_redirect_map', kind: 'xdp', data: xop('', 1, 0, 8).data },
   { name: 'redirect_map with an unknown flag is XDP_ABORTED', obj: 'xdp_redirect_map', prog: 'xdp_redirect_map', kind: 'xdp', data: xop('', 1, 0, 0x20).data },
+  { name: 'socket filter load_bytes_relative from the pulled MAC header and the network header', obj: 'sockfilter_ctx', prog: 'sockfilter_relative', kind: 'socket_filter', data: ipv4UdpFrame() },
   { name: 'socket filter keeps a UDP packet', obj: 'sockfilter_ctx', prog: 'sockfilter_udp', kind: 'socket_filter', data: ipv4UdpFrame(), ctx: skbCtx({ cb: [3] }) },
   { name: 'socket filter drops a TCP packet', obj: 'sockfilter_ctx', prog: 'sockfilter_udp', kind: 'socket_filter', data: ipv4UdpFrame(128, [0, 0, 0, 0, 0, 0], 6) },
 ];

@@ -146,3 +146,26 @@ describe('XDP runs', () => {
     expect([...meta.xdp.meta]).toEqual([0xd4, 0xc3, 0xb2, 0xa1]);
   });
 });
+
+import { csumFold, csumPartial } from '../../src/csum/arith.js';
+
+describe('CHECKSUM_COMPLETE bookkeeping', () => {
+  it('store_bytes with BPF_F_RECOMPUTE_CSUM keeps skb->csum the sum of the packet, at odd and even offsets', () => {
+    for (const offset of [20, 21]) {
+      const frame = ipv4UdpFrame();
+      const skb = skbFromTestRun(frame, skbCtx({ cb: [8, offset, 1, 0, 0] }), 'tc');
+      skb.csum = { ipSummed: 'complete', csum: csumPartial(frame, 0, frame.length, 0) };
+      const res = tc.runSkb('tc_ops', skb);
+      expect(res.r0).toBe(1000n);
+      expect(res.skb.data.subarray(offset, offset + 8)).toEqual(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+      expect(csumFold(res.skb.csum.csum)).toBe(csumFold(csumPartial(res.skb.data, 0, res.skb.data.length, 0)));
+    }
+  });
+  it('without the flag skb->csum is left stale, as in the kernel', () => {
+    const frame = ipv4UdpFrame();
+    const skb = skbFromTestRun(frame, skbCtx({ cb: [8, 20, 0, 0, 0] }), 'tc');
+    const before = csumPartial(frame, 0, frame.length, 0);
+    skb.csum = { ipSummed: 'complete', csum: before };
+    expect(tc.runSkb('tc_ops', skb).skb.csum.csum).toBe(before);
+  });
+});
