@@ -21,10 +21,10 @@ int sockfilter_udp(struct __sk_buff *skb)
 SEC("socket")
 int sockfilter_relative(struct __sk_buff *skb)
 {
-	__u8 mac[2] = {}, net[1] = {};
+	__u8 mac[2] = {}, net[1] = {}, tail[2] = {};
 	long r1 = bpf_skb_load_bytes_relative(skb, 12, mac, 2, BPF_HDR_START_MAC);
 	long r2 = bpf_skb_load_bytes_relative(skb, 9, net, 1, BPF_HDR_START_NET);
-	long r3 = bpf_skb_load_bytes_relative(skb, skb->len - 1, net, 2, BPF_HDR_START_NET);
+	long r3 = bpf_skb_load_bytes_relative(skb, skb->len - 1, tail, 2, BPF_HDR_START_NET);
 
 	return ((mac[0] << 8 | mac[1]) << 16) + (net[0] << 8) + (r1 == 0) + 2 * (r2 == 0) + 4 * (r3 == -14);
 }

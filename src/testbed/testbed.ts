@@ -11,6 +11,12 @@ import { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
 import { linkProgram } from './link.js';
 import { TypedMap } from '../typed/typed-map.js';
+import { pack, unpack } from 'msgpackr';
+import type { Btf } from '../btf/btf.js';
+import { PerfEventArrayMap } from '../maps/perf-event-array.js';
+import { RingbufMap } from '../maps/ringbuf.js';
+import type { MapState } from '../maps/state.js';
+import type { EnvironmentState } from '../env/types.js';
 import { Environment, type EnvironmentSpec } from '../env/environment.js';
 import { envHelpers } from '../helpers/env-helpers.js';
 import { HelperMemory } from '../helpers/memory.js';
@@ -49,6 +55,27 @@ export interface RunOutcome extends RunResult {
   printk: string[];
   /** Tail calls the run took. */
   tailCalls: CoreRunLog['tailCalls'];
+  /** Records the run wrote with bpf_perf_event_output and bpf_ringbuf_output/submit, in order per map. */
+  events: RunEvent[];
+}
+
+export interface RunEvent {
+  map: string;
+  kind: 'perf' | 'ringbuf';
+  data: Uint8Array;
+  /** perf: the CPU and map slot the sample went to. */
+  cpu?: number;
+  index?: number;
+}
+
+/** What `snapshot()` packs: every map's state and the environment, by map name. */
+interface SnapshotData {
+  format: 'bpfbed-snapshot';
+  version: 1;
+  object: string;
+  cpu: number;
+  maps: { name: string; state: MapState }[];
+  environment: EnvironmentState;
 }
 
 export class Testbed {
@@ -151,7 +178,53 @@ export class Testbed {
       traceLimit: opts.traceLimit,
       ldAbsRegion: opts.ldAbsRegion,
     });
-    return { ...result, printk: [...this.log.printk], tailCalls: [...this.log.tailCalls] };
+    return { ...result, printk: [...this.log.printk], tailCalls: [...this.log.tailCalls], events: this.takeEvents() };
+  }
+
+  private takeEvents(): RunEvent[] {
+    const events: RunEvent[] = [];
+    for (const map of this.liveMaps) {
+      if (map instanceof PerfEventArrayMap) {
+        for (const r of map.takeRecords()) events.push({ map: map.name, kind: 'perf', data: r.data, cpu: r.cpu, index: r.index });
+      } else if (map instanceof RingbufMap) {
+        for (const r of map.takeRecords()) events.push({ map: map.name, kind: 'ringbuf', data: r.data });
+      }
+    }
+    return events;
+  }
+
+  /**
+   * The whole state — every map (values and the kernel structures around them: LRU lists, trie
+   * nodes, ring positions) and the environment (devices, routes, sockets, clock, random
+   * generator) — packed with msgpackr, so that a later Testbed of the same object continues
+   * exactly where this one stopped.
+   */
+  snapshot(): Uint8Array {
+    const data: SnapshotData = {
+      format: 'bpfbed-snapshot',
+      version: 1,
+      object: this.spec.name,
+      cpu: this.cpu,
+      maps: this.liveMaps.map((m) => ({ name: m.name, state: m.saveState() })),
+      environment: this.env.snapshot(),
+    };
+    return pack(data);
+  }
+
+  /** A Testbed of `spec` in the state a snapshot of a Testbed of the same object recorded. */
+  static async fromSnapshot(spec: ObjectSpec, snapshot: Uint8Array, opts: Omit<TestbedOptions, 'environment'> = {}): Promise<Testbed> {
+    const data = readSnapshot(snapshot);
+    if (data.object !== spec.name) throw new Error(`snapshot: taken from object ${data.object}, not ${spec.name}`);
+    const bed = await Testbed.create(spec, { ...opts, environment: Environment.restore(data.environment) });
+    for (const { name, state } of data.maps) {
+      try {
+        bed.map(name).restoreState(state);
+      } catch (err) {
+        throw new Error(`snapshot: map ${name}: ${(err as Error).message}`);
+      }
+    }
+    bed.cpu = data.cpu;
+    return bed;
   }
 
   /** The C source line of an instruction of a program, where BTF line info has one. */
@@ -173,12 +246,10 @@ export class Testbed {
   private createMaps(): void {
     const nrCpus = this.opts.nrCpus ?? 1;
     for (const def of this.spec.maps) {
-      const map = createMap(this.machine, def, { nrCpus, registry: this.registry, progExists: (id) => id >= 1 && id <= this.programsByName.size });
+      // Global data gets its initial bytes from def.initialValue (ArrayMap copies them).
+      const spinLockOffset = this.spec.btf && def.valueTypeId ? spinLockOffsetOf(this.spec.btf, def.valueTypeId) : undefined;
+      const map = createMap(this.machine, { ...def, spinLockOffset }, { nrCpus, registry: this.registry, progExists: (id) => id >= 1 && id <= this.programsByName.size });
       this.liveMaps.push(map);
-      if (def.initialValue && def.initialValue.length > 0) {
-        const rc = map.update(u32Key(0), def.initialValue, 0);
-        if (rc !== 0) throw new Error(`${this.spec.name}: map ${def.name}: initial value rejected (${rc})`);
-      }
     }
   }
 
@@ -249,4 +320,27 @@ export class Testbed {
       }
     });
   }
+}
+
+/** Offset of a top-level `struct bpf_spin_lock` in a map value, as btf_find_spin_lock() finds it. */
+function spinLockOffsetOf(btf: Btf, valueTypeId: number): number | undefined {
+  const t = btf.resolve(valueTypeId);
+  if (t.kind !== 'struct') return undefined;
+  for (const m of t.members) {
+    const r = btf.resolve(m.type);
+    if (r.kind === 'struct' && r.name === 'bpf_spin_lock') return m.bitOffset / 8;
+  }
+  return undefined;
+}
+
+function readSnapshot(bytes: Uint8Array): SnapshotData {
+  let data: SnapshotData;
+  try {
+    data = unpack(bytes) as SnapshotData;
+  } catch (err) {
+    throw new Error(`snapshot: not a bpfbed snapshot (${(err as Error).message})`);
+  }
+  if (data?.format !== 'bpfbed-snapshot') throw new Error('snapshot: not a bpfbed snapshot');
+  if (data.version !== 1) throw new Error(`snapshot: version ${data.version} is newer than this bpfbed reads (1)`);
+  return data;
 }

@@ -10,6 +10,7 @@ import { tcVerdict, tcxVerdict, xdpVerdict } from '../../src/ctx/verdicts.js';
 import { xdpFromFrame } from '../../src/ctx/xdp.js';
 import { ipv4UdpFrame, skbCtx } from './cases.js';
 import { skbFromTestRun } from '../../src/ctx/test-run.js';
+import { csumFold, csumPartial } from '../../src/csum/arith.js';
 
 const load = (name: string, opts = {}) =>
   CtxRunner.fromObject(new Uint8Array(readFileSync(fileURLToPath(new URL(`../../fixtures/obj/ctx/${name}.o`, import.meta.url)))), { name, ...opts });
@@ -146,8 +147,6 @@ describe('XDP runs', () => {
     expect([...meta.xdp.meta]).toEqual([0xd4, 0xc3, 0xb2, 0xa1]);
   });
 });
-
-import { csumFold, csumPartial } from '../../src/csum/arith.js';
 
 describe('CHECKSUM_COMPLETE bookkeeping', () => {
   it('store_bytes with BPF_F_RECOMPUTE_CSUM keeps skb->csum the sum of the packet, at odd and even offsets', () => {
