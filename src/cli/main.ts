@@ -4,6 +4,7 @@ import { registerDisasm } from './commands/disasm.js';
 import { registerExample } from './commands/example.js';
 import { registerExec } from './commands/exec.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerRun } from './commands/run.js';
 import { UsageError } from './io.js';
 
 export const EXIT_OK = 0;
@@ -20,6 +21,7 @@ export function buildCli(): Command {
   registerInspect(program);
   registerDisasm(program);
   registerExec(program);
+  registerRun(program);
   registerExample(program);
   for (const command of program.commands) command.exitOverride();
   return program;
@@ -44,5 +46,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Errors about what the user gave us (a broken object, an invalid program) are input errors. */
 function isInputError(err: unknown): boolean {
-  return err instanceof Error && ['ObjectLoadError', 'ProgramLoadError', 'AssembleError'].includes(err.name);
+  return err instanceof Error && ['ObjectLoadError', 'ProgramLoadError', 'AssembleError', 'ScenarioError', 'ScenarioRunError', 'EnvironmentError', 'TypedValueError', 'MapDefinitionError', 'LinkError'].includes(err.name);
 }

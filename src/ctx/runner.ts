@@ -7,9 +7,9 @@ import { sockAddrHelpers } from '../helpers/sock-addr-helpers.js';
 import type { ObjectSpec } from '../loader/spec.js';
 import { loadObject } from '../loader/object.js';
 import type { BpfMap } from '../maps/types.js';
-import { Testbed, type LoadedProgram, type TestbedOptions } from '../testbed/testbed.js';
+import { Testbed, type LoadedProgram, type RunOutcome, type TestbedOptions } from '../testbed/testbed.js';
 import type { Machine } from '../vm/machine.js';
-import type { HostHelper, RunResult } from '../vm/types.js';
+import type { HostHelper } from '../vm/types.js';
 import { SkbRun, type SkbProgramKind, type SkbState } from './skb.js';
 import { SockAddrRun, sockAddrHookOf, sockAddrOutcome, type SockAddrHook, type SockAddrOutcome, type SockAddrState } from './sock-addr.js';
 import { socketFilterVerdict, tcVerdict, tcxVerdict, xdpVerdict, type Verdict } from './verdicts.js';
@@ -34,7 +34,7 @@ export interface CtxRunOptions {
   traceLimit?: number;
 }
 
-interface CommonResult extends RunResult {
+interface CommonResult extends RunOutcome {
   program: string;
 }
 
@@ -89,7 +89,7 @@ export class CtxRunner implements PacketHelperHost {
   static async create(spec: ObjectSpec, opts: CtxRunnerOptions = {}): Promise<CtxRunner> {
     const runner = new CtxRunner(opts);
     const helpers = new Map<number, HostHelper>([...packetHelpers(runner), ...sockAddrHelpers(runner), ...(opts.helpers ?? [])]);
-    runner.bed = await Testbed.create(spec, { ...opts, helpers });
+    runner.bed = await Testbed.create(spec, { ...opts, helpers, ctxBytes: (ctx, len) => runner.ctxBytes(ctx, len) });
     return runner;
   }
 
@@ -145,14 +145,11 @@ export class CtxRunner implements PacketHelperHost {
     return prog;
   }
 
-  private exec(prog: LoadedProgram, active: ActiveRun, opts: CtxRunOptions, ldAbsRegion?: number): RunResult {
+  /** One run through the Testbed (which also collects bpf_printk output, tail calls and events). */
+  private exec(prog: LoadedProgram, active: ActiveRun, opts: CtxRunOptions, ldAbsRegion?: number): RunOutcome {
     this.current = active;
     try {
-      return this.machine.run(prog.progId, [active.run.ctxAddress], {
-        budget: opts.budget ?? this.opts.budget,
-        traceLimit: opts.traceLimit,
-        ldAbsRegion,
-      });
+      return this.bed.run(prog, [active.run.ctxAddress], { budget: opts.budget, traceLimit: opts.traceLimit, ldAbsRegion });
     } finally {
       this.current = undefined;
     }

@@ -13,6 +13,7 @@ import { QueueStackMap } from '../maps/queue-stack.js';
 import { RingbufMap } from '../maps/ringbuf.js';
 import type { BpfMap, MapMemory } from '../maps/types.js';
 import { BPF_F_CTXLEN_MASK, BPF_F_INDEX_MASK, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from '../maps/uapi.js';
+import type { FastHostHelper, HelperArgs } from '../vm/machine.js';
 import { VBASE, type HelperCall, type HostHelper } from '../vm/types.js';
 
 /** What the map helpers need from the machine they run in. */
@@ -20,6 +21,8 @@ export interface MapHelperEnv {
   mem: MapMemory;
   maps: {
     byHandle(handle: bigint): BpfMap | undefined;
+    /** byHandle with the handle as unsigned 32-bit halves (MapRegistry has it; the fast path uses it). */
+    byHandleParts?(lo: number, hi: number): BpfMap | undefined;
     byId(id: number): BpfMap | undefined;
   };
   /** The CPU the program runs on (raw_smp_processor_id()); may change between runs. */
@@ -226,6 +229,79 @@ function ringbufQuery(env: MapHelperEnv, a: readonly bigint[]): bigint {
   return rb ? rb.query(a[1]) : 0n;
 }
 
+// ---- the fast path ----
+// The three hot helpers again, with r1..r5 read as 32-bit halves (HelperArgs) instead of BigInts:
+// same checks, same results. Anything unusual (a bad argument, an error code) goes through the
+// BigInt versions above, so messages and faults are the same by construction.
+
+const VBASE_HI = Number(VBASE >> 32n);
+
+function fastMap(env: MapHelperEnv, a: HelperArgs): BpfMap | undefined {
+  const maps = env.maps;
+  return maps.byHandleParts ? maps.byHandleParts(a.lo(1), a.hi(1)) : maps.byHandle(a.big(1));
+}
+
+/**
+ * wasm offset of `len` bytes at the pointer in r`reg`, or -1 when memArg would throw. VM memory
+ * is below 4 GiB, so a valid pointer has VBASE's high half and its low half is the offset.
+ */
+function fastMem(env: MapHelperEnv, a: HelperArgs, reg: number, len: number): number {
+  const off = a.lo(reg);
+  return a.hi(reg) === VBASE_HI && off + len <= bytes(env).length ? off : -1;
+}
+
+/** r0 = a kernel result: 0.. or a negative errno as a u64. */
+function setRet(a: HelperArgs, r: number): void {
+  a.setR0(r >>> 0, r < 0 ? 0xffff_ffff : 0);
+}
+
+function argsOf(a: HelperArgs): bigint[] {
+  return [a.big(1), a.big(2), a.big(3), a.big(4), a.big(5)];
+}
+
+function fastLookupElem(env: MapHelperEnv, a: HelperArgs): void {
+  const m = fastMap(env, a);
+  const ko = m === undefined ? -1 : m.keySize ? fastMem(env, a, 2, m.keySize) : 0;
+  if (ko < 0) {
+    a.setR0Big(mapLookupElem(env, argsOf(a)));
+    return;
+  }
+  a.setR0Big(m!.bpfLookupAt ? m!.bpfLookupAt(env.mem, ko, env.cpu) : m!.bpfLookup(bytes(env), ko, env.cpu));
+}
+
+function fastUpdateElem(env: MapHelperEnv, a: HelperArgs): void {
+  const m = fastMap(env, a);
+  if (m === undefined || m.progReadOnly || a.hi(4) !== 0) {
+    a.setR0Big(mapUpdateElem(env, argsOf(a)));
+    return;
+  }
+  const ko = m.keySize ? fastMem(env, a, 2, m.keySize) : 0;
+  const vo = m.valueSize ? fastMem(env, a, 3, m.valueSize) : 0;
+  if (ko < 0 || vo < 0) {
+    a.setR0Big(mapUpdateElem(env, argsOf(a)));
+    return;
+  }
+  const mem = bytes(env);
+  setRet(a, m.bpfUpdate(mem, ko, mem, vo, a.lo(4), env.cpu));
+}
+
+function fastDeleteElem(env: MapHelperEnv, a: HelperArgs): void {
+  const m = fastMap(env, a);
+  const ko = m === undefined || m.progReadOnly ? -1 : m.keySize ? fastMem(env, a, 2, m.keySize) : 0;
+  if (ko < 0) {
+    a.setR0Big(mapDeleteElem(env, argsOf(a)));
+    return;
+  }
+  setRet(a, m!.bpfDelete(bytes(env), ko, env.cpu));
+}
+
+/** Fast versions (HelperArgs) of the hottest map helpers, by kernel helper number. */
+const FAST_MAP_HELPERS: ReadonlyMap<number, (env: MapHelperEnv, a: HelperArgs) => void> = new Map([
+  [1, fastLookupElem],
+  [2, fastUpdateElem],
+  [3, fastDeleteElem],
+]);
+
 /** The map helpers by kernel helper number. */
 export const MAP_HELPERS: ReadonlyMap<number, MapHelper> = new Map<number, MapHelper>([
   [1, mapLookupElem],
@@ -247,6 +323,8 @@ export const MAP_HELPERS: ReadonlyMap<number, MapHelper> = new Map<number, MapHe
 /** The Machine methods installMapHelpers uses. */
 export interface HelperHost {
   setHelper(id: number, fn: HostHelper): void;
+  /** When present, the hot helpers are registered on the fast path (Machine.setFastHelper). */
+  setFastHelper?(id: number, fn: FastHostHelper): void;
   resolveCodeAddress(addr: bigint): { progId: number; insnIndex: number } | undefined;
   callSubprogram(progId: number, insnIndex: number, args: readonly bigint[]): bigint;
 }
@@ -263,5 +341,9 @@ export function installMapHelpers(machine: HelperHost, env: MapHelperEnv): void 
       return machine.callSubprogram(target.progId, target.insnIndex, args);
     };
   }
-  for (const [id, fn] of MAP_HELPERS) machine.setHelper(id, (call: HelperCall) => fn(env, call.args));
+  for (const [id, fn] of MAP_HELPERS) {
+    const fast = FAST_MAP_HELPERS.get(id);
+    if (fast && machine.setFastHelper) machine.setFastHelper(id, (a) => fast(env, a));
+    else machine.setHelper(id, (call: HelperCall) => fn(env, call.args));
+  }
 }

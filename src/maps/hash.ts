@@ -17,11 +17,11 @@
 import { SlotArena } from './arena.js';
 import { innerMapMatches, type FdResolver } from './array.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
-import { bytesEqual, copyValue, hashBytes, readU32, zeroValue } from './bytes.js';
+import { bytesEqual, copyValue, equalAligned, hashAligned, hashBytes, HOST_LITTLE_ENDIAN, readU32, zeroValue } from './bytes.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
 import { BpfLru } from './lru-list.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
-import type { BpfMap, MapDefinition, MapEntry } from './types.js';
+import type { BpfMap, MapDefinition, MapEntry, MapMemory } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
 /** The kernel's MAX_BPF_STACK: a key must fit on a program's stack (htab_map_alloc_check). */
@@ -112,6 +112,24 @@ export class HashMap extends MapBase {
 
   // ---- the table ----
 
+  /** The VM memory as 32-bit words; like bytes(), refreshed once the memory has grown. */
+  private wordView: Int32Array = new Int32Array(0);
+
+  private words(mem: Uint8Array): Int32Array {
+    if (this.wordView.length === 0) this.wordView = new Int32Array(mem.buffer, mem.byteOffset, mem.length >> 2);
+    return this.wordView;
+  }
+
+  /** find() for a 4-byte aligned key in the map's own memory, comparing words (slots are 8-byte aligned). */
+  private findAligned(words: Int32Array, mem: Uint8Array, ko: number, hash: number): number {
+    let s = this.heads[hash & this.mask];
+    while (s >= 0) {
+      if (this.hashes[s] === hash && equalAligned(words, mem, this.offsets[s], ko, this.keySize)) return s;
+      s = this.next[s];
+    }
+    return -1;
+  }
+
   private find(mem: Uint8Array, kb: Uint8Array, ko: number, hash: number): number {
     let s = this.heads[hash & this.mask];
     while (s >= 0) {
@@ -160,7 +178,22 @@ export class HashMap extends MapBase {
   /** htab_map_lookup_elem / htab_lru_map_lookup_elem (sets the reference bit) / percpu / of_maps. */
   bpfLookup(kb: Uint8Array, ko: number, cpu: number): bigint {
     const mem = this.bytes();
-    const slot = this.find(mem, kb, ko, hashBytes(kb, ko, this.keySize));
+    return this.lookedUp(this.find(mem, kb, ko, hashBytes(kb, ko, this.keySize)), cpu);
+  }
+
+  /**
+   * bpfLookup of the key at wasm offset `ko` of `mem`: when that is this map's memory (the key on
+   * a program's stack), the key is hashed and compared a word at a time; same result.
+   */
+  bpfLookupAt(mem: MapMemory, ko: number, cpu: number): bigint {
+    if (mem !== this.mem || (ko & 3) !== 0 || !HOST_LITTLE_ENDIAN) return this.bpfLookup(mem.bytes(), ko, cpu);
+    const bytes = this.bytes();
+    const words = this.words(bytes);
+    return this.lookedUp(this.findAligned(words, bytes, ko, hashAligned(words, bytes, ko, this.keySize)), cpu);
+  }
+
+  /** r0 of a lookup that found `slot` (-1: none): the value pointer; an LRU hit sets its reference bit. */
+  private lookedUp(slot: number, cpu: number): bigint {
     if (slot < 0) return 0n;
     if (this.lruList) this.lruList.setRef(slot);
     if (this.innerHandles) return this.innerHandles[slot];

@@ -18,6 +18,8 @@ import { BPF_MAP_TYPE } from './uapi.js';
 
 export const MAP_HANDLE_BASE = 0xffff_c900_0000_0000n;
 export const MAP_HANDLE_STRIDE = 0x1000n;
+const MAP_HANDLE_BASE_HI = Number(MAP_HANDLE_BASE >> 32n);
+const HANDLE_STRIDE_NUM = Number(MAP_HANDLE_STRIDE);
 
 /** Every map of one emulated machine, by id, handle and name. */
 export class MapRegistry {
@@ -57,6 +59,16 @@ export class MapRegistry {
       this.lastMap = map;
     }
     return map;
+  }
+
+  /**
+   * byHandle for a handle given as its unsigned 32-bit halves (the helpers' fast path, no
+   * BigInt): the same answer, from the id the handle encodes.
+   */
+  byHandleParts(lo: number, hi: number): BpfMap | undefined {
+    const rel = (hi - MAP_HANDLE_BASE_HI) * 0x1_0000_0000 + lo; // exact: below 2^46
+    if (rel <= 0 || rel % HANDLE_STRIDE_NUM !== 0) return undefined;
+    return this.byIdTable[rel / HANDLE_STRIDE_NUM];
   }
 
   byName(name: string): BpfMap | undefined {

@@ -35,6 +35,11 @@ export interface TestbedOptions {
   environment?: EnvironmentSpec | Environment;
   /** The CPU programs run on (default 0). */
   cpu?: number;
+  /**
+   * The first `len` packet bytes of a running program's context, for bpf_perf_event_output's
+   * BPF_F_CTXLEN_MASK (a negative errno when there are not that many). Set by CtxRunner.
+   */
+  ctxBytes?(ctx: bigint, len: number): Uint8Array | number;
   /** Extra host helpers by kernel number, added to (or replacing) the emulated kernel's. */
   helpers?: ReadonlyMap<number, HostHelper>;
 }
@@ -95,6 +100,7 @@ export class Testbed {
   ) {
     this.env = opts.environment instanceof Environment ? opts.environment : Environment.fromSpec(opts.environment ?? {});
     this.mapEnv = { mem: machine, maps: this.registry, cpu: opts.cpu ?? 0, nrCpus: opts.nrCpus ?? 1 };
+    if (opts.ctxBytes) this.mapEnv.ctxBytes = opts.ctxBytes;
   }
 
   /** The CPU programs run on (bpf_get_smp_processor_id, per-CPU map values). */

@@ -230,6 +230,7 @@ function compare(given: TypedValue, want: TypedValue, got: TypedValue, path: str
   if (Array.isArray(given) && Array.isArray(want) && Array.isArray(got)) {
     return given.flatMap((g, i) => compare(g, want[i], got[i], `${path}[${i}]`));
   }
-  const show = (v: TypedValue) => (typeof v === 'string' ? v : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
+  const show = (v: TypedValue) =>
+    typeof v === 'string' ? v : typeof v === 'bigint' ? v.toString() : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x));
   return show(want) === show(got) ? [] : [`${path}: ${show(want)} expected, ${show(got)} found`];
 }

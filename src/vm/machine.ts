@@ -60,6 +60,59 @@ export class HelperFault extends Error {
   }
 }
 
+/**
+ * r1..r5 and r0 of the helper call in progress, for fast host helpers: registers are read as
+ * unsigned 32-bit halves and r0 written the same way, so a call allocates no BigInt and no
+ * argument tuple. The Machine keeps one instance and re-points it when the memory grows; a
+ * helper must not keep `u32` or `words` across anything that may allocate VM memory.
+ */
+export class HelperArgs {
+  /** @internal The whole VM memory as u32 words, and the index of r0's low word in it. */
+  u32: Uint32Array;
+  /** @internal The same memory as u64 words; `base >> 1` is r0. */
+  words: BigUint64Array;
+  constructor(
+    u32: Uint32Array,
+    words: BigUint64Array,
+    readonly base: number,
+  ) {
+    this.u32 = u32;
+    this.words = words;
+  }
+
+  /** Low 32 bits of r`i` (unsigned). */
+  lo(i: number): number {
+    return this.u32[this.base + 2 * i];
+  }
+
+  /** High 32 bits of r`i` (unsigned). */
+  hi(i: number): number {
+    return this.u32[this.base + 2 * i + 1];
+  }
+
+  /** r`i` as an unsigned 64-bit value (allocates; for the rare paths). */
+  big(i: number): bigint {
+    return this.words[(this.base >> 1) + i];
+  }
+
+  /** r0 = hi:lo (each taken modulo 2^32). */
+  setR0(lo: number, hi: number): void {
+    this.u32[this.base] = lo;
+    this.u32[this.base + 1] = hi;
+  }
+
+  /** r0 = v modulo 2^64. */
+  setR0Big(v: bigint): void {
+    this.words[this.base >> 1] = v;
+  }
+}
+
+/**
+ * A host helper on the fast path (Machine.setFastHelper): reads r1..r5 from `args`, writes r0
+ * there before returning. Same rules as a HostHelper otherwise (throw HelperFault to fault).
+ */
+export type FastHostHelper = (args: HelperArgs) => void;
+
 /** Thrown through a host helper when a nested BPF run (callSubprogram) faulted. */
 class NestedFault extends Error {
   constructor() {
@@ -121,7 +174,10 @@ export class Machine {
   private readonly programs: Program[] = [];
   private progTable = 0;
   private progTableCap = 0;
-  private readonly hostHelpers = new Map<number, HostHelper>();
+  /** Host helpers by helper number (arrays: a Map lookup per call costs more). */
+  private readonly hostHelpers: (HostHelper | undefined)[] = [];
+  private readonly fastHelpers: (FastHostHelper | undefined)[] = [];
+  private helperArgs!: HelperArgs;
   private running = false;
   private traced = 0;
   private helperError: unknown;
@@ -194,6 +250,13 @@ export class Machine {
     this.view = new DataView(this.buffer);
     this.regWordsView = new BigUint64Array(this.buffer);
     this.ctlWordsView = new Int32Array(this.buffer);
+    const u32 = new Uint32Array(this.buffer);
+    if (this.helperArgs) {
+      this.helperArgs.u32 = u32;
+      this.helperArgs.words = this.regWordsView;
+    } else {
+      this.helperArgs = new HelperArgs(u32, this.regWordsView, this.ctrl >> 2);
+    }
   }
 
   private dv(): DataView {
@@ -481,19 +544,37 @@ export class Machine {
   /** Registers a host helper for helper number `id` (dispatched for `call id`). */
   setHelper(id: number, fn: HostHelper): void {
     if (!Number.isInteger(id) || id < 0 || id >= A.HELPERS_MAX) throw new RangeError(`setHelper: bad helper number ${id}`);
-    this.hostHelpers.set(id, fn);
+    this.hostHelpers[id] = fn;
+    this.fastHelpers[id] = undefined;
+    this.dv().setUint8(this.wasm.helperKinds() + id, A.HELPER_HOST);
+  }
+
+  /**
+   * Registers a fast host helper for helper number `id`: it gets r1..r5 as 32-bit halves and
+   * writes r0 itself (HelperArgs), so the call allocates nothing. Replaces any helper `id` had.
+   */
+  setFastHelper(id: number, fn: FastHostHelper): void {
+    if (!Number.isInteger(id) || id < 0 || id >= A.HELPERS_MAX) throw new RangeError(`setFastHelper: bad helper number ${id}`);
+    this.hostHelpers[id] = undefined;
+    this.fastHelpers[id] = fn;
     this.dv().setUint8(this.wasm.helperKinds() + id, A.HELPER_HOST);
   }
 
   /** Marks helper `id` as implemented inside the VM (assembly/native.ts). */
   setNativeHelper(id: number): void {
     if (!Number.isInteger(id) || id < 0 || id >= A.HELPERS_MAX) throw new RangeError(`setNativeHelper: bad helper number ${id}`);
-    this.hostHelpers.delete(id);
+    this.hostHelpers[id] = undefined;
+    this.fastHelpers[id] = undefined;
     this.dv().setUint8(this.wasm.helperKinds() + id, A.HELPER_NATIVE);
   }
 
   private dispatchHelper(id: number): void {
-    const fn = this.hostHelpers.get(id);
+    const fast = this.fastHelpers[id];
+    if (fast !== undefined) {
+      fast(this.helperArgs);
+      return;
+    }
+    const fn = this.hostHelpers[id];
     if (!fn) throw new Error(`helper ${id} has no implementation`);
     const regs = this.regWords();
     const base = this.ctrl >> 3;

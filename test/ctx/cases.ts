@@ -1,6 +1,6 @@
 // The packets and contexts test/ctx runs through bpfbed and through the kernel's
 // BPF_PROG_TEST_RUN (kernel-answers.json holds the kernel's answers, recorded on Linux 6.18 by
-// `BPFBED_RECORD_CTX=1 npx vitest run test/ctx/kernel-parity.test.ts` as root).
+// `BPFBED_RECORD_CTX=1 npx vitest run --project kernel test/ctx/parity-kernel.test.ts` as root).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CtxRunner } from '../../src/ctx/runner.js';

@@ -1,6 +1,6 @@
 // The running kernel as oracle for the contexts: loads an object with bpftool and runs one of
 // its programs with BPF_PROG_TEST_RUN (`bpftool prog run ... data_in ... ctx_in ...`). Node-only;
-// needs root and bpftool. Used by kernel-parity.test.ts, which skips without them.
+// needs root and bpftool. Used by the *-kernel.test.ts files here, which skip without them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,9 @@ export interface KernelTestRun {
 
 const PIN_ROOT = '/sys/fs/bpf/bpfbed-ctx-test';
 
+/** Live kernel checks run in vitest's `kernel` project (BPFBED_KERNEL=1, root) with bpftool. */
 export function kernelOracleAvailable(): { ok: boolean; why?: string } {
+  if (process.env.BPFBED_KERNEL !== '1') return { ok: false, why: 'BPFBED_KERNEL is not 1 (the kernel project sets it for root)' };
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return { ok: false, why: 'not root' };
   if (spawnSync('bpftool', ['version']).status !== 0) return { ok: false, why: 'bpftool is not installed' };
   if (!existsSync('/sys/fs/bpf')) return { ok: false, why: 'no bpffs at /sys/fs/bpf' };

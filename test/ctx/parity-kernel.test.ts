@@ -1,7 +1,8 @@
 // Live comparison with the running kernel (root and bpftool needed, skipped otherwise): every
 // case of cases.ts through BPF_PROG_TEST_RUN and through bpfbed must give the same return value,
 // data_out and ctx_out. With BPFBED_RECORD_CTX=1 the kernel's answers are written to
-// kernel-answers.json, which parity.test.ts checks without root.
+// kernel-answers.json, which parity.test.ts checks without root:
+//   BPFBED_RECORD_CTX=1 npx vitest run --project kernel test/ctx/parity-kernel.test.ts
 import { writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ANSWERS_PATH, BPFTOOL_TYPE, CASES, bpfbedTestRun, hex, objPath, type RecordedAnswer } from './cases.js';

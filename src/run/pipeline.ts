@@ -1,0 +1,244 @@
+// One packet's way through the emulated node, hook by hook, as the kernel's receive and transmit
+// paths order them:
+//   ingress on device D:  XDP (netif_receive_skb → do_xdp_generic / driver XDP)
+//                         → tc ingress (sch_handle_ingress) → the local stack
+//   egress on device D:   tc egress (sch_handle_egress) → the wire of D
+// A tc redirect (bpf_redirect, skb_do_redirect in net/core/filter.c) sends the packet to the
+// egress of the target (its tc egress runs, then it leaves), or with BPF_F_INGRESS to the
+// target's ingress; bpf_redirect_peer to the ingress of the target; bpf_redirect_neigh to the
+// target's egress with the L2 header filled from the neighbour table (bpf_out_neigh_v4/v6,
+// which skip tc egress: they call neigh_output directly). XDP_TX leaves the same device,
+// XDP_REDIRECT the target device (ndo_xdp_xmit: no tc egress). Loops stop after
+// XMIT_RECURSION_LIMIT (8) hops, where the kernel's dev_xmit_recursion() would drop.
+import type { Environment } from '../env/environment.js';
+import { findNeighbour, lookupRoute } from '../env/fib.js';
+import type { DeviceState } from '../env/types.js';
+import type { CtxRunner, SkbRunResult, XdpRunResult } from '../ctx/runner.js';
+import { skbFromFrame, type SkbState } from '../ctx/skb.js';
+import { xdpFromFrame } from '../ctx/xdp.js';
+import type { RedirectRecord } from '../helpers/packet-helpers.js';
+import type { AttachPoint, PacketMetadata, ProgramBinding } from '../scenario/types.js';
+import type { TraceEntry } from '../vm/types.js';
+
+export const XMIT_RECURSION_LIMIT = 8; // include/linux/netdevice.h
+
+/** One program run on the packet's way. */
+export interface Hop {
+  program: string;
+  attach: AttachPoint;
+  device: string;
+  verdict: string;
+  redirect?: { kind: RedirectRecord['kind']; ifindex: number; ingress: boolean; device?: string };
+  insnCount: number;
+  fault?: string;
+  printk: string[];
+  tailCalls: number;
+  /** The instructions executed, when the run was traced (RunOptions.traceLimit). */
+  trace?: TraceEntry[];
+}
+
+export interface PacketFate {
+  /** Device name the packet leaves on, 'stack' (passed up), or 'drop'. */
+  output: string;
+  /** Why it was dropped, when it was. */
+  reason?: string;
+  /** The bytes as they leave (undefined when dropped). */
+  data?: Uint8Array;
+  hops: Hop[];
+  /** Packets bpf_clone_redirect sent elsewhere, with where they went. */
+  clones: { output: string; data: Uint8Array }[];
+}
+
+interface Position {
+  device: DeviceState;
+  direction: 'ingress' | 'egress';
+}
+
+export class Pipeline {
+  constructor(
+    private readonly runner: CtxRunner,
+    private readonly env: Environment,
+    private readonly bindings: readonly ProgramBinding[],
+    private readonly budget?: number,
+    private readonly traceLimit?: number,
+  ) {}
+
+  private programAt(attach: AttachPoint, device: string): ProgramBinding | undefined {
+    return this.bindings.find((b) => b.attach === attach && (b.device === undefined || b.device === device));
+  }
+
+  private device(ifindex: number): DeviceState | undefined {
+    return this.env.deviceByIndex(0, ifindex);
+  }
+
+  /** Sends one frame in at `device` in `direction` and follows it until it leaves or dies. */
+  process(frame: Uint8Array, deviceName: string, direction: 'ingress' | 'egress', meta: PacketMetadata = {}): PacketFate {
+    const device = this.env.deviceByName(0, deviceName);
+    if (!device) throw new Error(`no device named ${deviceName} in the environment`);
+    const fate: PacketFate = { output: 'drop', hops: [], clones: [] };
+    let data = frame;
+    let at: Position = { device, direction };
+    let skbMeta: Partial<SkbState> = {
+      mark: meta.mark ?? 0,
+      priority: meta.priority ?? 0,
+      cb: meta.cb ? [...meta.cb, 0, 0, 0, 0, 0].slice(0, 5) : [0, 0, 0, 0, 0],
+      tcIndex: meta.tcIndex ?? 0,
+      queueMapping: meta.queueMapping ?? 0,
+      hash: meta.hash ?? 0,
+    };
+    let runXdp = direction === 'ingress';
+    for (let hop = 0; hop <= XMIT_RECURSION_LIMIT; hop++) {
+      if (at.direction === 'ingress') {
+        const xdp = runXdp ? this.programAt('xdp', at.device.name) : undefined;
+        if (xdp) {
+          const res = this.runner.runXdp(xdp.program, xdpFromFrame(data, { ingressIfindex: at.device.ifindex }), { budget: this.budget, traceLimit: this.traceLimit });
+          fate.hops.push(this.hop(xdp, at.device.name, res, res.verdict.name, res.redirect));
+          if (res.fault) return { ...fate, output: 'drop', reason: `fault in ${xdp.program}` };
+          data = res.xdp.data;
+          switch (res.verdict.name) {
+            case 'XDP_PASS':
+              break;
+            case 'XDP_TX':
+              return { ...fate, output: at.device.name, data };
+            case 'XDP_REDIRECT': {
+              const target = res.redirect && res.redirect.kind !== 'redirect_map' ? this.device(res.redirect.ifindex) : undefined;
+              if (!target) return { ...fate, output: 'drop', reason: 'XDP_REDIRECT to no device' };
+              return { ...fate, output: target.name, data };
+            }
+            default:
+              return { ...fate, output: 'drop', reason: res.verdict.name };
+          }
+        }
+        const tc = this.programAt('tc/ingress', at.device.name);
+        if (!tc) return { ...fate, output: 'stack', data };
+        const res = this.runSkb(tc, at, data, skbMeta);
+        fate.hops.push(this.hop(tc, at.device.name, res, res.verdict.name, res.redirect));
+        this.collectClones(res, fate);
+        if (res.fault) return { ...fate, output: 'drop', reason: `fault in ${tc.program}` };
+        data = res.skb.data;
+        skbMeta = carryOver(res.skb);
+        const next = this.afterTc(res, at, fate);
+        if ('output' in next) return { ...fate, ...next, data: next.output === 'drop' ? undefined : (next.data ?? data) };
+        ({ data = data } = next);
+        at = next.at;
+        runXdp = false;
+        continue;
+      }
+      const tc = this.programAt('tc/egress', at.device.name);
+      if (!tc) return { ...fate, output: at.device.name, data };
+      const res = this.runSkb(tc, at, data, skbMeta);
+      fate.hops.push(this.hop(tc, at.device.name, res, res.verdict.name, res.redirect));
+      this.collectClones(res, fate);
+      if (res.fault) return { ...fate, output: 'drop', reason: `fault in ${tc.program}` };
+      data = res.skb.data;
+      skbMeta = carryOver(res.skb);
+      if (isPass(res.verdict.name)) return { ...fate, output: at.device.name, data };
+      const next = this.afterTc(res, at, fate);
+      if ('output' in next) return { ...fate, ...next, data: next.output === 'drop' ? undefined : (next.data ?? data) };
+      ({ data = data } = next);
+      at = next.at;
+      runXdp = false;
+    }
+    return { ...fate, output: 'drop', reason: `more than ${XMIT_RECURSION_LIMIT} redirects (dev_xmit_recursion)` };
+  }
+
+  private runSkb(binding: ProgramBinding, at: Position, data: Uint8Array, meta: Partial<SkbState>): SkbRunResult {
+    const skb = skbFromFrame(data, {
+      ...meta,
+      deviceMac: at.device.mac,
+      ifindex: at.device.ifindex,
+      ingressIfindex: at.direction === 'ingress' ? at.device.ifindex : (meta.ingressIfindex ?? 0),
+      direction: at.direction,
+    });
+    return this.runner.runSkb(binding.program, skb, { budget: this.budget, traceLimit: this.traceLimit });
+  }
+
+  /** What a tc verdict means for the packet: leave, die, or go on at another hook. */
+  private afterTc(
+    res: SkbRunResult,
+    at: Position,
+    fate: PacketFate,
+  ): { output: string; reason?: string; data?: Uint8Array } | { at: Position; data?: Uint8Array } {
+    const verdict = res.verdict.name;
+    if (isPass(verdict)) return { output: at.direction === 'ingress' ? 'stack' : at.device.name };
+    if (verdict === 'TC_ACT_SHOT' || verdict === 'TCX_DROP') return { output: 'drop', reason: verdict };
+    if (verdict === 'TC_ACT_STOLEN' || verdict === 'TC_ACT_QUEUED' || verdict === 'TC_ACT_TRAP') return { output: 'drop', reason: `${verdict} (consumed)` };
+    if (verdict !== 'TC_ACT_REDIRECT' && verdict !== 'TCX_REDIRECT') return { output: 'drop', reason: `unhandled verdict ${verdict}` };
+    const r = res.redirect;
+    if (!r) return { output: 'drop', reason: 'TC_ACT_REDIRECT without a redirect helper call' };
+    const target = this.device(r.ifindex);
+    if (!target) return { output: 'drop', reason: `redirect to ifindex ${r.ifindex}, which does not exist` };
+    const last = fate.hops[fate.hops.length - 1];
+    if (last?.redirect) last.redirect.device = target.name;
+    switch (r.kind) {
+      case 'redirect_peer':
+        return { at: { device: target, direction: 'ingress' } };
+      case 'redirect_neigh': {
+        const l2 = this.neighbourL2(res.skb, target, r);
+        if ('reason' in l2) return { output: 'drop', reason: l2.reason };
+        return { output: target.name, data: l2.data };
+      }
+      default:
+        return { at: { device: target, direction: r.ingress ? 'ingress' : 'egress' } };
+    }
+  }
+
+  /**
+   * bpf_redirect_neigh: the next hop is the one given, else the route to the packet's
+   * destination out of the target device; its MAC comes from the neighbour table
+   * (bpf_out_neigh_v4 / v6). Without a resolved neighbour the kernel queues the packet behind
+   * an ARP / ND query; here, with no one to answer, it is dropped and said so.
+   */
+  private neighbourL2(skb: SkbState, target: DeviceState, r: RedirectRecord): { data: Uint8Array } | { reason: string } {
+    const frame = skb.data.slice();
+    const etherType = (frame[12] << 8) | frame[13];
+    let nexthop = r.nexthop?.address;
+    if (!nexthop) {
+      const dst = etherType === 0x0800 ? frame.subarray(30, 34) : etherType === 0x86dd ? frame.subarray(38, 54) : undefined;
+      if (!dst) return { reason: 'bpf_redirect_neigh: not IPv4 or IPv6' };
+      const found = lookupRoute(this.env, 0, dst, { oif: target.ifindex });
+      if (found.kind !== 'route') return { reason: `bpf_redirect_neigh: no route out of ${target.name} (${found.kind})` };
+      nexthop = found.route.gateway ?? dst.slice();
+    }
+    const hop = nexthop;
+    const neigh = findNeighbour(this.env, 0, target.ifindex, hop);
+    if (!neigh?.mac) return { reason: `bpf_redirect_neigh: neighbour ${formatAddr(hop)} on ${target.name} not resolved` };
+    frame.set(neigh.mac, 0);
+    frame.set(target.mac, 6);
+    return { data: frame };
+  }
+
+  private collectClones(res: SkbRunResult, fate: PacketFate): void {
+    for (const c of res.clones) {
+      const dev = this.device(c.ifindex);
+      fate.clones.push({ output: dev ? (c.ingress ? 'stack' : dev.name) : 'drop', data: c.data });
+    }
+  }
+
+  private hop(binding: ProgramBinding, device: string, res: SkbRunResult | XdpRunResult, verdict: string, redirect?: RedirectRecord): Hop {
+    const hop: Hop = {
+      program: binding.program,
+      attach: binding.attach,
+      device,
+      verdict,
+      insnCount: res.insnCount,
+      printk: res.printk,
+      tailCalls: res.tailCalls.length,
+    };
+    if (res.fault) hop.fault = res.fault.message;
+    if (res.trace) hop.trace = res.trace;
+    if (redirect) hop.redirect = { kind: redirect.kind, ifindex: redirect.ifindex, ingress: redirect.ingress };
+    return hop;
+  }
+}
+
+const isPass = (v: string) => v === 'TC_ACT_OK' || v === 'TC_ACT_UNSPEC' || v === 'TC_ACT_PIPE' || v === 'TC_ACT_RECLASSIFY' || v === 'TCX_PASS' || v === 'TCX_NEXT';
+
+/** What an skb keeps from one hook to the next (mark, priority, cb do survive a redirect). */
+function carryOver(s: SkbState): Partial<SkbState> {
+  return { mark: s.mark, priority: s.priority, cb: [...s.cb], tcIndex: s.tcIndex, queueMapping: s.queueMapping, hash: s.hash, ingressIfindex: s.ingressIfindex, tstamp: s.tstamp };
+}
+
+function formatAddr(a: Uint8Array): string {
+  return a.length === 4 ? [...a].join('.') : [...a].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

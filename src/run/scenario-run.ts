@@ -1,0 +1,231 @@
+// Running a scenario: build the world (object, environment, map entries), feed the capture packet
+// by packet through the pipeline, and check what came out against the expectations. Browser-safe:
+// files come through a reader the caller provides (the CLI reads the disk, the playground its
+// uploads).
+import { CtxRunner } from '../ctx/runner.js';
+import { Environment } from '../env/environment.js';
+import { loadObject } from '../loader/object.js';
+import type { ObjectSpec } from '../loader/spec.js';
+import { decodePacket } from '../packet/decode.js';
+import { diffPackets, formatDiff } from '../packet/diff.js';
+import { summarizePacket } from '../packet/summary.js';
+import { toEthernetFrame } from '../pcap/ethernet.js';
+import { readCapture, type CapturedPacket } from '../pcap/read.js';
+import type { Scenario } from '../scenario/types.js';
+import type { TypedValue } from '../typed/typed-value.js';
+import { compareOutput, type OutputMismatch } from './compare.js';
+import { OutputSet } from './outputs.js';
+import { Pipeline, type Hop } from './pipeline.js';
+
+/** Reads a file the scenario names (relative to the scenario file); throws if it cannot. */
+export type FileReader = (path: string) => Uint8Array;
+
+export interface PacketReport {
+  packet: number;
+  device: string;
+  direction: 'ingress' | 'egress';
+  input: string;
+  /** Where it went: a device name, 'stack' or 'drop'. */
+  output: string;
+  /** The verdict of the last program that ran on it ('-' when none did). */
+  verdict: string;
+  reason?: string;
+  hops: Hop[];
+  /** The packet as it left, summarised, and what changed (ip.dst 10.96.0.10 -> 10.0.1.5). */
+  result?: string;
+  changes: string[];
+  /** A problem with this packet itself (an unsupported link type). */
+  error?: string;
+}
+
+export interface Mismatch {
+  what: 'verdict' | 'output' | 'capture' | 'map' | 'printk' | 'fault';
+  packet?: number;
+  message: string;
+  details?: string[];
+}
+
+export interface RunReport {
+  object: string;
+  description?: string;
+  packets: PacketReport[];
+  outputs: { name: string; packets: number }[];
+  /** The first problem reading the capture: what was read before it was still run. */
+  captureError?: string;
+  mismatches: Mismatch[];
+  totals: { packets: number; faults: number; dropped: number; instructions: number };
+  ok: boolean;
+}
+
+export interface ScenarioRunOptions {
+  /** Record an instruction trace of this many entries per program run (for --trace). */
+  traceLimit?: number;
+  /** Called after each packet (for progress bars). */
+  onPacket?: (done: number, total: number) => void;
+}
+
+export interface ScenarioRunResult {
+  report: RunReport;
+  outputs: OutputSet;
+  runner: CtxRunner;
+}
+
+export class ScenarioRunError extends Error {
+  override name = 'ScenarioRunError';
+}
+
+/** Makes the scenario's world live: the object's Testbed with its environment and map entries. */
+export async function prepareScenario(scenario: Scenario, read: FileReader, specOverride?: ObjectSpec): Promise<CtxRunner> {
+  const spec = specOverride ?? loadObject(read(scenario.object), { name: scenario.object.split('/').pop() });
+  const env = Environment.fromSpec(scenario.environment ?? {});
+  const runner = await CtxRunner.create(spec, {
+    environment: env,
+    nrCpus: scenario.cpus,
+    cpu: scenario.cpu,
+    budget: scenario.budget,
+    deviceExists: (ifindex) => env.deviceByIndex(0, ifindex) !== undefined,
+  });
+  for (const binding of scenario.programs) {
+    runner.bed.program(binding.program); // names the programs there are when one is missing
+    if (binding.device !== undefined && !env.deviceByName(0, binding.device)) {
+      throw new ScenarioRunError(`programs: ${binding.program} is attached to device ${binding.device}, which environment.devices does not define`);
+    }
+  }
+  for (const [name, entries] of Object.entries(scenario.maps ?? {})) {
+    const map = runner.bed.typedMap(name);
+    entries.forEach((entry, i) => {
+      const rc = map.set(entry.key as TypedValue, entry.value as TypedValue);
+      if (rc !== 0) throw new ScenarioRunError(`maps.${name}[${i}]: the map refused the entry (errno ${-rc})`);
+    });
+  }
+  return runner;
+}
+
+const decodeSummary = (frame: Uint8Array) => summarizePacket(decodePacket(frame));
+
+export async function runScenario(scenario: Scenario, read: FileReader, opts: ScenarioRunOptions = {}): Promise<ScenarioRunResult> {
+  const runner = await prepareScenario(scenario, read);
+  const env = runner.bed.env;
+  const pipeline = new Pipeline(runner, env, scenario.programs, scenario.budget, opts.traceLimit);
+  const outputs = new OutputSet();
+  const report: RunReport = {
+    object: scenario.object,
+    description: scenario.description,
+    packets: [],
+    outputs: [],
+    mismatches: [],
+    totals: { packets: 0, faults: 0, dropped: 0, instructions: 0 },
+    ok: true,
+  };
+
+  const input = scenario.input;
+  const capture = input ? readCapture(read(input.pcap)) : { packets: [] as CapturedPacket[], error: undefined };
+  if (capture.error) {
+    report.captureError = `${input!.pcap}: ${capture.error.message}`;
+    report.mismatches.push({ what: 'capture', message: report.captureError });
+  }
+  const defaultDevice = input?.device ?? env.state.devices.find((d) => d.name !== 'lo')?.name ?? 'lo';
+  const overrides = new Map((input?.packets ?? []).map((p) => [p.packet, p]));
+  let previousTs: bigint | undefined;
+  capture.packets.forEach((pkt, i) => {
+    const override = overrides.get(pkt.index);
+    const device = override?.device ?? defaultDevice;
+    const direction = override?.direction ?? input?.direction ?? 'ingress';
+    // Time passes between packets as the capture says (unless the scenario says otherwise).
+    if (input?.followTimestamps !== false && previousTs !== undefined && pkt.timestampNs > previousTs) {
+      env.advance(Number(pkt.timestampNs - previousTs));
+    }
+    previousTs = pkt.timestampNs;
+    const entry: PacketReport = { packet: pkt.index, device, direction, input: '', output: 'drop', verdict: '-', hops: [], changes: [] };
+    let frame: Uint8Array;
+    try {
+      frame = toEthernetFrame(pkt);
+      entry.input = decodeSummary(frame);
+    } catch (err) {
+      entry.error = (err as Error).message;
+      report.packets.push(entry);
+      report.mismatches.push({ what: 'capture', packet: pkt.index, message: entry.error });
+      return;
+    }
+    const fate = pipeline.process(frame, device, direction, { ...input?.metadata, ...override });
+    entry.output = fate.output;
+    entry.hops = fate.hops;
+    entry.verdict = fate.hops.at(-1)?.verdict ?? '-';
+    if (fate.reason) entry.reason = fate.reason;
+    const leaving = fate.data ?? frame;
+    outputs.add(fate.output, { packet: pkt.index, data: leaving, timestampNs: pkt.timestampNs });
+    for (const clone of fate.clones) outputs.add(clone.output, { packet: pkt.index, data: clone.data, timestampNs: pkt.timestampNs });
+    if (fate.data) {
+      entry.result = decodeSummary(fate.data);
+      entry.changes = formatDiff(diffPackets(decodePacket(frame), decodePacket(fate.data)));
+    }
+    for (const hop of fate.hops) {
+      report.totals.instructions += hop.insnCount;
+      if (hop.fault) {
+        report.totals.faults++;
+        report.mismatches.push({ what: 'fault', packet: pkt.index, message: `packet ${pkt.index}: ${hop.program}: ${hop.fault}` });
+      }
+    }
+    if (fate.output === 'drop') report.totals.dropped++;
+    report.totals.packets++;
+    report.packets.push(entry);
+    opts.onPacket?.(i + 1, capture.packets.length);
+  });
+  report.outputs = outputs.names().map((name) => ({ name, packets: outputs.packets(name).length }));
+  checkExpectations(scenario, read, runner, report, outputs);
+  report.ok = report.mismatches.length === 0;
+  return { report, outputs, runner };
+}
+
+function checkExpectations(scenario: Scenario, read: FileReader, runner: CtxRunner, report: RunReport, outputs: OutputSet): void {
+  const expect = scenario.expect;
+  if (!expect) return;
+  expect.verdicts?.forEach((want, i) => {
+    const packet = typeof want === 'string' ? i + 1 : want.packet;
+    const got = report.packets.find((p) => p.packet === packet);
+    if (!got) {
+      report.mismatches.push({ what: 'verdict', packet, message: `packet ${packet}: expected, but the capture has no such packet` });
+      return;
+    }
+    const verdict = typeof want === 'string' ? want : want.verdict;
+    if (verdict !== undefined && got.verdict !== verdict) {
+      report.mismatches.push({ what: 'verdict', packet, message: `packet ${packet}: verdict ${got.verdict}, expected ${verdict}` });
+    }
+    if (typeof want !== 'string' && want.output !== undefined && got.output !== want.output) {
+      report.mismatches.push({ what: 'output', packet, message: `packet ${packet}: went to ${got.output}, expected ${want.output}` });
+    }
+  });
+  for (const [name, file] of Object.entries(expect.outputs ?? {})) {
+    const expected = readCapture(read(file));
+    if (expected.error) report.mismatches.push({ what: 'capture', message: `${file}: ${expected.error.message}` });
+    for (const m of compareOutput(name, expected.packets, outputs.packets(name))) report.mismatches.push(outputMismatch(m));
+  }
+  for (const [name, entries] of Object.entries(expect.maps ?? {})) {
+    const map = runner.bed.typedMap(name);
+    entries.forEach((entry) => {
+      const key = entry.key as TypedValue;
+      const present = map.get(key) !== undefined;
+      if (entry.absent) {
+        if (present) report.mismatches.push({ what: 'map', message: `${name}: entry ${JSON.stringify(key)} should be absent` });
+        return;
+      }
+      const diffs = entry.value === undefined ? (present ? [] : [`${name}: no entry for key ${JSON.stringify(key)}`]) : map.diff(key, entry.value as TypedValue);
+      if (diffs.length > 0) report.mismatches.push({ what: 'map', message: diffs[0], details: diffs.slice(1) });
+    });
+  }
+  if (expect.printk) {
+    const got = report.packets.flatMap((p) => p.hops.flatMap((h) => h.printk));
+    if (JSON.stringify(got) !== JSON.stringify(expect.printk)) {
+      report.mismatches.push({ what: 'printk', message: 'bpf_printk output differs', details: [`expected: ${JSON.stringify(expect.printk)}`, `got:      ${JSON.stringify(got)}`] });
+    }
+  }
+}
+
+function outputMismatch(m: OutputMismatch): Mismatch {
+  return {
+    what: 'output',
+    packet: m.packet,
+    message: `${m.output} packet ${m.position}${m.packet !== undefined ? ` (input packet ${m.packet})` : ''}: ${m.problem}`,
+    details: m.changes,
+  };
+}
