@@ -35,6 +35,13 @@ export { encodeTyped, decodeTyped, diffTyped, TypedValueError, type TypedValue }
 export { Environment, EnvironmentError, type EnvironmentSpec } from './env/environment.js';
 export type { BpfMap, MapEntry, MapDump } from './maps/types.js';
 
+// Program contexts: tc, XDP, socket filters, cgroup socket address hooks
+export { CtxRunner, contextKindOf, type CtxRunnerOptions, type SkbRunResult, type XdpRunResult, type SockAddrRunResult } from './ctx/runner.js';
+export { skbFromFrame, skbFromIpPacket, type SkbState } from './ctx/skb.js';
+export { xdpFromFrame, type XdpState } from './ctx/xdp.js';
+export { sockAddrState, type SockAddrState } from './ctx/sock-addr.js';
+export { tcVerdict, xdpVerdict, type Verdict } from './ctx/verdicts.js';
+
 // Packets
 export { readCapture, iterateCapture, CaptureError, type CapturedPacket } from './pcap/read.js';
 export { PcapWriter, PcapngWriter } from './pcap/write.js';
@@ -43,6 +50,13 @@ export { decodePacket, getField } from './packet/decode.js';
 export { summarizePacket } from './packet/summary.js';
 export { diffPackets, formatDiff } from './packet/diff.js';
 
-// Scenarios
+// Scenarios and runs over captures
 export { parseScenario, ScenarioError } from './scenario/parse.js';
+export { SCENARIO_SCHEMA } from './scenario/schema.js';
 export type { Scenario } from './scenario/types.js';
+export { runScenario, prepareScenario, type RunReport, type PacketReport, type FileReader } from './run/scenario-run.js';
+export { Pipeline, type PacketFate, type Hop } from './run/pipeline.js';
+export { OutputSet } from './run/outputs.js';
+
+// Snapshots of a Testbed: Testbed#snapshot() and Testbed.fromSnapshot()
+// Test matchers: 'bpfbed/testing' (src/testing/matchers.ts)

@@ -266,7 +266,7 @@ function fastLookupElem(env: MapHelperEnv, a: HelperArgs): void {
     a.setR0Big(mapLookupElem(env, argsOf(a)));
     return;
   }
-  a.setR0Big(m!.bpfLookupAt ? m!.bpfLookupAt(env.mem, ko, env.cpu) : m!.bpfLookup(bytes(env), ko, env.cpu));
+  a.setR0Big(m!.bpfLookup(bytes(env), ko, env.cpu));
 }
 
 function fastUpdateElem(env: MapHelperEnv, a: HelperArgs): void {

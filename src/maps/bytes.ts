@@ -92,27 +92,53 @@ export function bytesEqual(a: Uint8Array, ao: number, b: Uint8Array, bo: number,
   return true;
 }
 
+/** Below this many bytes a loop beats copyWithin/fill (their call costs tens of ns). */
+const SMALL_COPY = 64;
+
+/**
+ * dst[dOff..] = src[sOff, sOff + len), as memmove. Keys and values of a program's map call are
+ * in VM memory, which the helpers and the maps see through one view object (Machine.bytes()):
+ * then a plain loop (or copyWithin), without the subarray a set() needs.
+ */
+export function copyBytes(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, len: number): void {
+  if (src !== dst) {
+    dst.set(src.subarray(sOff, sOff + len), dOff);
+  } else if (len > SMALL_COPY) {
+    dst.copyWithin(dOff, sOff, sOff + len);
+  } else if (dOff > sOff) {
+    for (let i = len - 1; i >= 0; i--) dst[dOff + i] = dst[sOff + i];
+  } else {
+    for (let i = 0; i < len; i++) dst[dOff + i] = dst[sOff + i];
+  }
+}
+
+/** dst[off, off + len) = 0 */
+function zeroBytes(dst: Uint8Array, off: number, len: number): void {
+  if (len > SMALL_COPY) dst.fill(0, off, off + len);
+  else for (let i = 0; i < len; i++) dst[off + i] = 0;
+}
+
 /**
  * copy_map_value (include/linux/bpf.h): copies a value but never the bpf_spin_lock inside it.
  * `lockOff` < 0 when the value has none.
  */
 export function copyValue(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number, len: number, lockOff: number): void {
   if (lockOff < 0) {
-    dst.set(src.subarray(sOff, sOff + len), dOff);
+    copyBytes(dst, dOff, src, sOff, len);
     return;
   }
-  dst.set(src.subarray(sOff, sOff + lockOff), dOff);
-  dst.set(src.subarray(sOff + lockOff + 4, sOff + len), dOff + lockOff + 4);
+  copyBytes(dst, dOff, src, sOff, lockOff);
+  copyBytes(dst, dOff + lockOff + 4, src, sOff + lockOff + 4, len - lockOff - 4);
 }
 
 /** zero_map_value: zeroes a value except its bpf_spin_lock. */
 export function zeroValue(dst: Uint8Array, dOff: number, len: number, lockOff: number): void {
   if (lockOff < 0) {
-    dst.fill(0, dOff, dOff + len);
+    zeroBytes(dst, dOff, len);
     return;
   }
-  dst.fill(0, dOff, dOff + lockOff);
-  dst.fill(0, dOff + lockOff + 4, dOff + len);
+  zeroBytes(dst, dOff, lockOff);
+  zeroBytes(dst, dOff + lockOff + 4, len - lockOff - 4);
 }
 
 export function readU32(buf: Uint8Array, off: number): number {

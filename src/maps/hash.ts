@@ -17,11 +17,11 @@
 import { SlotArena } from './arena.js';
 import { innerMapMatches, type FdResolver } from './array.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
-import { bytesEqual, copyValue, equalAligned, hashAligned, hashBytes, HOST_LITTLE_ENDIAN, readU32, zeroValue } from './bytes.js';
+import { bytesEqual, copyBytes, copyValue, equalAligned, hashAligned, hashBytes, HOST_LITTLE_ENDIAN, readU32, zeroValue } from './bytes.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
 import { BpfLru } from './lru-list.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
-import type { BpfMap, MapDefinition, MapEntry, MapMemory } from './types.js';
+import type { BpfMap, MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
 /** The kernel's MAX_BPF_STACK: a key must fit on a program's stack (htab_map_alloc_check). */
@@ -120,6 +120,15 @@ export class HashMap extends MapBase {
     return this.wordView;
   }
 
+  /**
+   * hashBytes(kb, ko, keySize), a word at a time when the key is 4-byte aligned in the map's own
+   * memory view (a program's key on its stack, passed by the helpers): the same value.
+   */
+  private hashKey(mem: Uint8Array, kb: Uint8Array, ko: number): number {
+    if (kb === mem && (ko & 3) === 0 && HOST_LITTLE_ENDIAN) return hashAligned(this.words(mem), mem, ko, this.keySize);
+    return this.hashKey(this.bytes(), kb, ko);
+  }
+
   /** find() for a 4-byte aligned key in the map's own memory, comparing words (slots are 8-byte aligned). */
   private findAligned(words: Int32Array, mem: Uint8Array, ko: number, hash: number): number {
     let s = this.heads[hash & this.mask];
@@ -131,6 +140,7 @@ export class HashMap extends MapBase {
   }
 
   private find(mem: Uint8Array, kb: Uint8Array, ko: number, hash: number): number {
+    if (kb === mem && (ko & 3) === 0 && HOST_LITTLE_ENDIAN) return this.findAligned(this.words(mem), mem, ko, hash);
     let s = this.heads[hash & this.mask];
     while (s >= 0) {
       if (this.hashes[s] === hash && bytesEqual(mem, this.offsets[s], kb, ko, this.keySize)) return s;
@@ -178,18 +188,7 @@ export class HashMap extends MapBase {
   /** htab_map_lookup_elem / htab_lru_map_lookup_elem (sets the reference bit) / percpu / of_maps. */
   bpfLookup(kb: Uint8Array, ko: number, cpu: number): bigint {
     const mem = this.bytes();
-    return this.lookedUp(this.find(mem, kb, ko, hashBytes(kb, ko, this.keySize)), cpu);
-  }
-
-  /**
-   * bpfLookup of the key at wasm offset `ko` of `mem`: when that is this map's memory (the key on
-   * a program's stack), the key is hashed and compared a word at a time; same result.
-   */
-  bpfLookupAt(mem: MapMemory, ko: number, cpu: number): bigint {
-    if (mem !== this.mem || (ko & 3) !== 0 || !HOST_LITTLE_ENDIAN) return this.bpfLookup(mem.bytes(), ko, cpu);
-    const bytes = this.bytes();
-    const words = this.words(bytes);
-    return this.lookedUp(this.findAligned(words, bytes, ko, hashAligned(words, bytes, ko, this.keySize)), cpu);
+    return this.lookedUp(this.find(mem, kb, ko, this.hashKey(mem, kb, ko)), cpu);
   }
 
   /** r0 of a lookup that found `slot` (-1: none): the value pointer; an LRU hit sets its reference bit. */
@@ -249,7 +248,7 @@ export class HashMap extends MapBase {
     if ((flags & ~BPF_F_LOCK) > BPF_EXIST) return -EINVAL;
     if (flags & BPF_F_LOCK && this.lockOff < 0) return -EINVAL;
     let mem = this.bytes();
-    const hash = hashBytes(kb, ko, this.keySize);
+    const hash = this.hashKey(this.bytes(), kb, ko);
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
     if (err) return err;
@@ -267,7 +266,7 @@ export class HashMap extends MapBase {
     if (kb.length === 0) kb = mem;
     if (vb.length === 0) vb = mem;
     const off = this.offsets[slot];
-    mem.set(kb.subarray(ko, ko + this.keySize), off);
+    copyBytes(mem, off, kb, ko, this.keySize);
     zeroValue(mem, off + this.keyStride, this.valueSize, -1);
     copyValue(mem, off + this.keyStride, vb, vo, this.valueSize, this.lockOff);
     this.link(slot, hash);
@@ -295,7 +294,7 @@ export class HashMap extends MapBase {
   private percpuUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number, cpu: number, onAllCpus: boolean): number {
     if (flags > BPF_EXIST) return -EINVAL;
     let mem = this.bytes();
-    const hash = hashBytes(kb, ko, this.keySize);
+    const hash = this.hashKey(this.bytes(), kb, ko);
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
     if (err) return err;
@@ -322,12 +321,12 @@ export class HashMap extends MapBase {
   private lruUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number, cpu: number): number {
     if (flags > BPF_EXIST) return -EINVAL;
     const lru = this.lruList!;
-    const hash = hashBytes(kb, ko, this.keySize);
+    const hash = this.hashKey(this.bytes(), kb, ko);
     const node = lru.popFree(cpu);
     if (node < 0) return -ENOMEM;
     const mem = this.bytes();
     const off = this.offsets[node];
-    mem.set(kb.subarray(ko, ko + this.keySize), off);
+    copyBytes(mem, off, kb, ko, this.keySize);
     copyValue(mem, off + this.keyStride, vb, vo, this.valueSize, -1);
     const old = this.find(mem, kb, ko, hash);
     const err = HashMap.checkFlags(old, flags);
@@ -348,7 +347,7 @@ export class HashMap extends MapBase {
   private lruPercpuUpdate(kb: Uint8Array, ko: number, vb: Uint8Array, vo: number, flags: number, cpu: number, onAllCpus: boolean): number {
     if (flags > BPF_EXIST) return -EINVAL;
     const lru = this.lruList!;
-    const hash = hashBytes(kb, ko, this.keySize);
+    const hash = this.hashKey(this.bytes(), kb, ko);
     let node = -1;
     if (flags !== BPF_EXIST) {
       node = lru.popFree(cpu);
@@ -362,7 +361,7 @@ export class HashMap extends MapBase {
         lru.setRef(old);
         this.writePercpu(mem, old, vb, vo, cpu, onAllCpus, false);
       } else {
-        mem.set(kb.subarray(ko, ko + this.keySize), this.offsets[node]);
+        copyBytes(mem, this.offsets[node], kb, ko, this.keySize);
         this.writePercpu(mem, node, vb, vo, cpu, onAllCpus, true);
         this.link(node, hash);
         node = -1;
@@ -374,7 +373,7 @@ export class HashMap extends MapBase {
 
   /** htab_map_delete_elem / htab_lru_map_delete_elem */
   private deleteElem(kb: Uint8Array, ko: number): number {
-    const slot = this.find(this.bytes(), kb, ko, hashBytes(kb, ko, this.keySize));
+    const slot = this.find(this.bytes(), kb, ko, this.hashKey(this.bytes(), kb, ko));
     if (slot < 0) return -ENOENT;
     this.unlink(slot);
     if (this.lruList) this.lruList.pushFree(slot);

@@ -103,11 +103,6 @@ export interface BpfMap {
 
   /** r0 of bpf_map_lookup_elem: a BPF pointer to the value (or the inner map's handle), 0n for NULL. */
   bpfLookup(keyBuf: Uint8Array, keyOff: number, cpu: number): bigint;
-  /**
-   * Optional fast path of bpfLookup for a key at wasm offset `keyOff` of `mem` (the helpers pass
-   * the VM memory). Same result and effects as bpfLookup(mem.bytes(), keyOff, cpu).
-   */
-  bpfLookupAt?(mem: MapMemory, keyOff: number, cpu: number): bigint;
   /** bpf_map_update_elem from a program: per-CPU maps set only `cpu`'s value. */
   bpfUpdate(keyBuf: Uint8Array, keyOff: number, valBuf: Uint8Array, valOff: number, flags: number, cpu: number): number;
   bpfDelete(keyBuf: Uint8Array, keyOff: number, cpu: number): number;

@@ -247,6 +247,7 @@ export class Machine {
 
   private refreshBuffer(): void {
     this.buffer = this.wasm.memory.buffer;
+    this.byteView = new Uint8Array(this.buffer);
     this.view = new DataView(this.buffer);
     this.regWordsView = new BigUint64Array(this.buffer);
     this.ctlWordsView = new Int32Array(this.buffer);
@@ -263,9 +264,15 @@ export class Machine {
     return this.view;
   }
 
-  /** A view of the whole VM memory (take a fresh one after any allocation: memory may grow). */
+  /** bytes(): one view per buffer, so that helpers and maps see the same object (cheap identity checks). */
+  private byteView!: Uint8Array;
+
+  /**
+   * A view of the whole VM memory (take a fresh one after any allocation: memory may grow). The
+   * same object until the memory grows.
+   */
   bytes(): Uint8Array {
-    return new Uint8Array(this.buffer);
+    return this.byteView;
   }
 
   /** Allocates `size` zeroed bytes aligned to `alignment` (default 8); returns the wasm offset. */
