@@ -126,7 +126,7 @@ export class HashMap extends MapBase {
    */
   private hashKey(mem: Uint8Array, kb: Uint8Array, ko: number): number {
     if (kb === mem && (ko & 3) === 0 && HOST_LITTLE_ENDIAN) return hashAligned(this.words(mem), mem, ko, this.keySize);
-    return this.hashKey(this.bytes(), kb, ko);
+    return hashBytes(kb, ko, this.keySize);
   }
 
   /** find() for a 4-byte aligned key in the map's own memory, comparing words (slots are 8-byte aligned). */

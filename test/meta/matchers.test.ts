@@ -7,8 +7,8 @@ import { readCapture } from '../../src/pcap/read.js';
 import { bpfbedMatchers, type BpfbedMatchers } from '../../src/testing/matchers.js';
 
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface Assertion<T = unknown> extends BpfbedMatchers<T> {}
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-empty-object-type
+  interface Assertion<T = any> extends BpfbedMatchers<T> {}
 }
 expect.extend(bpfbedMatchers);
 
