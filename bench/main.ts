@@ -1,5 +1,6 @@
 // `npm run bench`: interpreter throughput on compute-bound programs, next to the same C
-// compiled natively and, where root is available, the same bytecode in the kernel.
+// compiled natively and, where root is available, the same bytecode in the kernel; then the
+// map-heavy workloads (bpf_map_lookup_elem / update_elem per run) in bpfbed and in the kernel.
 //
 //   node dist/bench/main.js [--json] [--only NAME[,NAME]] [--min-seconds S] [--batches N]
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,8 +12,11 @@ import { hex } from '../src/asm/disasm.js';
 import { loadBenchProgram, prepareBpfbed } from './bpfbed.js';
 import { runKernelColumn } from './kernel.js';
 import { timeRuns, type TimingOptions } from './measure.js';
+import { prepareMapBench } from './bpfbed-maps.js';
+import { runKernelMapColumn } from './kernel-maps.js';
+import { MAP_WORKLOADS, mapFill, MAPS_OBJECT, type MapWorkload } from './map-workloads.js';
 import { runNative } from './native.js';
-import { formatTable, TARGET_INSN_PER_SEC, type WorkloadResult } from './report.js';
+import { formatMapTable, formatTable, TARGET_INSN_PER_SEC, type MapWorkloadResult, type WorkloadResult } from './report.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 
 interface Args {
@@ -116,11 +120,54 @@ async function benchWorkload(root: string, workload: Workload, timing: TimingOpt
   };
 }
 
+async function benchMapWorkload(root: string, workload: MapWorkload, timing: TimingOptions, log: (s: string) => void): Promise<MapWorkloadResult> {
+  const object = readFileSync(join(root, MAPS_OBJECT));
+  const fill = mapFill();
+  const mismatches: string[] = [];
+
+  log(`${workload.name}: bpfbed`);
+  const bpfbed = await prepareMapBench(object, workload.name, fill);
+  const once = bpfbed.runOnce();
+  const t = timeRuns(() => bpfbed.run(), timing);
+  const callsPerSec = (workload.mapCallsPerRun / t.nsPerRun) * 1e9;
+
+  log(`${workload.name}: kernel`);
+  let kernel: MapWorkloadResult['kernel'];
+  const k = runKernelMapColumn(root, MAPS_OBJECT, workload.name, fill, timing);
+  if (!k.ok) {
+    kernel = { na: k.na };
+  } else {
+    // A tc test run reports the program's return value as a u32 (net/bpf/test_run.c).
+    const ours = Number(BigInt.asUintN(32, once.r0));
+    if (k.retval !== ours) mismatches.push(`kernel returned ${k.retval}, bpfbed ${ours}`);
+    kernel = {
+      nsPerRun: k.nsPerRun,
+      runs: k.runs,
+      callsPerSec: (workload.mapCallsPerRun / k.nsPerRun) * 1e9,
+      bpfbedRatio: t.nsPerRun / k.nsPerRun,
+    };
+  }
+  return {
+    name: workload.name,
+    what: workload.what,
+    mapCallsPerRun: workload.mapCallsPerRun,
+    insnsPerRun: once.insnCount,
+    result: hex(once.r0),
+    bpfbed: { nsPerRun: t.nsPerRun, runs: t.runs, callsPerSec },
+    kernel,
+    mismatches,
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const workloads = args.only ? WORKLOADS.filter((w) => args.only!.includes(w.name)) : WORKLOADS;
-  if (workloads.length === 0) throw new Error(`--only matched no workload (have: ${WORKLOADS.map((w) => w.name).join(', ')})`);
+  const mapWorkloads = args.only ? MAP_WORKLOADS.filter((w) => args.only!.includes(w.name)) : MAP_WORKLOADS;
+  if (workloads.length + mapWorkloads.length === 0) {
+    const names = [...WORKLOADS, ...MAP_WORKLOADS].map((w) => w.name).join(', ');
+    throw new Error(`--only matched no workload (have: ${names})`);
+  }
   const log = (s: string): void => {
     if (!args.json) process.stderr.write(`bench: ${s}\n`);
   };
@@ -128,6 +175,8 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0];
   const results: WorkloadResult[] = [];
   for (const workload of workloads) results.push(await benchWorkload(root, workload, args.timing, log));
+  const mapResults: MapWorkloadResult[] = [];
+  for (const workload of mapWorkloads) mapResults.push(await benchMapWorkload(root, workload, args.timing, log));
   // Other work on the machine slows every column; say so rather than print quiet-looking numbers.
   const load = Math.max(loadBefore, loadavg()[0]);
   const busy = load > cpus().length * 0.75;
@@ -144,13 +193,15 @@ async function main(): Promise<void> {
       timing: args.timing,
       targetInsnPerSec: TARGET_INSN_PER_SEC,
       workloads: results,
+      mapWorkloads: mapResults,
     };
     process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
   } else {
     const warning = busy ? '\nWARNING: the machine was busy during the run; the times are inflated and noisy.\n' : '';
-    process.stdout.write(`${machine}\n\n${formatTable(results)}\n${warning}`);
+    const tables = [results.length ? formatTable(results) : '', mapResults.length ? formatMapTable(mapResults) : ''].filter(Boolean);
+    process.stdout.write(`${machine}\n\n${tables.join('\n\n')}\n${warning}`);
   }
-  if (results.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
+  if ([...results, ...mapResults].some((r) => r.mismatches.length > 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -79,3 +79,45 @@ export function formatTable(results: readonly WorkloadResult[]): string {
   );
   return out.join('\n');
 }
+
+/** A map workload (bench/map-workloads.ts): time per run and map helper calls per second. */
+export interface MapWorkloadResult {
+  name: string;
+  what: string;
+  /** Map helper calls (lookups, updates) per run. */
+  mapCallsPerRun: number;
+  insnsPerRun: number;
+  result: string;
+  bpfbed: EngineTiming & { callsPerSec: number };
+  /** The same object, maps filled the same way, in the kernel (JIT where enabled). */
+  kernel: (EngineTiming & { callsPerSec: number; bpfbedRatio: number }) | { na: string };
+  mismatches: string[];
+}
+
+export function formatMapTable(results: readonly MapWorkloadResult[]): string {
+  const header = ['map workload', 'map calls/run', 'insns/run', 'bpfbed/run', 'bpfbed calls/s', 'kernel/run', 'kernel calls/s', 'bpfbed/kernel'];
+  const rows = results.map((r) => [
+    r.name,
+    String(r.mapCallsPerRun),
+    SI(r.insnsPerRun, ''),
+    duration(r.bpfbed.nsPerRun),
+    SI(r.bpfbed.callsPerSec, '/s'),
+    'na' in r.kernel ? 'n/a' : duration(r.kernel.nsPerRun),
+    'na' in r.kernel ? 'n/a' : SI(r.kernel.callsPerSec, '/s'),
+    'na' in r.kernel ? 'n/a' : ratio(r.kernel.bpfbedRatio),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line), ''];
+  for (const r of results) {
+    out.push(`${r.name}: ${r.what}; r0 ${r.result}`);
+    if ('na' in r.kernel) out.push(`  kernel: n/a (${r.kernel.na})`);
+    for (const m of r.mismatches) out.push(`  RESULT MISMATCH: ${m}`);
+  }
+  out.push(
+    '',
+    'Maps filled identically in both engines (256 flows per map); "calls/s": bpf_map_* helper calls per second, ' +
+      'interpretation of the code between them included. kernel/run is BPF_PROG_TEST_RUN\'s mean time per run.',
+  );
+  return out.join('\n');
+}

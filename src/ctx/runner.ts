@@ -44,6 +44,8 @@ export interface SkbRunResult extends CommonResult {
   skb: SkbState;
   redirect?: RedirectRecord;
   clones: CloneRecord[];
+  /** bpf_sk_assign: the environment's socket id the packet was steered to. */
+  assignedSocket?: number;
 }
 
 export interface XdpRunResult extends CommonResult {
@@ -89,7 +91,19 @@ export class CtxRunner implements PacketHelperHost {
   static async create(spec: ObjectSpec, opts: CtxRunnerOptions = {}): Promise<CtxRunner> {
     const runner = new CtxRunner(opts);
     const helpers = new Map<number, HostHelper>([...packetHelpers(runner), ...sockAddrHelpers(runner), ...(opts.helpers ?? [])]);
-    runner.bed = await Testbed.create(spec, { ...opts, helpers, ctxBytes: (ctx, len) => runner.ctxBytes(ctx, len) });
+    runner.bed = await Testbed.create(spec, {
+      ...opts,
+      helpers,
+      ctxBytes: (ctx, len) => runner.ctxBytes(ctx, len),
+      // bpf_sk_lookup_*: dev_net(skb->dev) and skb->dev->ifindex of the packet being processed
+      socketCaller: () => {
+        const a = runner.current;
+        return { netns: 0, ifindex: a && (a.kind === 'tc' || a.kind === 'socket_filter') ? a.run.state.ifindex : 0 };
+      },
+      onSocketAssign: (id) => {
+        if (runner.current) runner.current.record.assignedSocket = id;
+      },
+    });
     return runner;
   }
 
@@ -174,6 +188,7 @@ export class CtxRunner implements PacketHelperHost {
     const verdict = kind === 'socket_filter' ? socketFilterVerdict(res.r0, after.data.length) : tcx ? tcxVerdict(res.r0) : tcVerdict(res.r0);
     const out: SkbRunResult = { ...res, program: name, verdict, skb: after, clones: record.clones };
     if (record.redirect) out.redirect = record.redirect;
+    if (record.assignedSocket !== undefined) out.assignedSocket = record.assignedSocket;
     return out;
   }
 

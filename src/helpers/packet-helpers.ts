@@ -95,6 +95,8 @@ export interface PacketRunRecord {
   clones: CloneRecord[];
   /** bpf_set_retval (cgroup hooks). */
   retval: number;
+  /** bpf_sk_assign: the environment's socket id the packet was steered to (undefined: none). */
+  assignedSocket?: number;
 }
 
 export type ActiveRun =

@@ -11,7 +11,8 @@ import { Machine } from '../vm/machine.js';
 import type { HostHelper, RunResult, SourceLine, TraceEntry } from '../vm/types.js';
 import { linkProgram } from './link.js';
 import { TypedMap } from '../typed/typed-map.js';
-import { pack, unpack } from 'msgpackr';
+import { pack } from 'msgpackr/pack';
+import { unpack } from 'msgpackr/unpack';
 import type { Btf } from '../btf/btf.js';
 import { PerfEventArrayMap } from '../maps/perf-event-array.js';
 import { RingbufMap } from '../maps/ringbuf.js';
@@ -19,6 +20,8 @@ import type { MapState } from '../maps/state.js';
 import type { EnvironmentState } from '../env/types.js';
 import { Environment, type EnvironmentSpec } from '../env/environment.js';
 import { envHelpers } from '../helpers/env-helpers.js';
+import { socketHelpers } from '../helpers/socket-helpers.js';
+import type { SkLookupCaller } from '../env/sockets.js';
 import { HelperMemory } from '../helpers/memory.js';
 import { coreHelpers, type CoreRunLog } from '../helpers/core-helpers.js';
 import { installMapHelpers, MAP_HELPERS, type MapHelperEnv } from '../helpers/map-helpers.js';
@@ -40,6 +43,13 @@ export interface TestbedOptions {
    * BPF_F_CTXLEN_MASK (a negative errno when there are not that many). Set by CtxRunner.
    */
   ctxBytes?(ctx: bigint, len: number): Uint8Array | number;
+  /**
+   * For bpf_sk_lookup_*: the namespace and device of the running program's packet (default: the
+   * init namespace, no device). Set by CtxRunner from the packet being processed.
+   */
+  socketCaller?(progId: number): SkLookupCaller;
+  /** bpf_sk_assign: the socket (environment id) assigned to the current packet, or undefined. */
+  onSocketAssign?(socketId: number | undefined): void;
   /** Extra host helpers by kernel number, added to (or replacing) the emulated kernel's. */
   helpers?: ReadonlyMap<number, HostHelper>;
 }
@@ -279,7 +289,13 @@ export class Testbed {
       fibContext: (progId) => ({ kind: this.programById(progId)?.spec.type === 'xdp' ? 'xdp' : 'skb' }),
       netnsOf: () => 0,
     });
-    for (const table of [core, envTable, this.opts.helpers ?? new Map()]) {
+    const sockets = socketHelpers({
+      machine: this.machine,
+      env: this.env,
+      caller: (progId) => this.opts.socketCaller?.(progId) ?? { netns: 0, ifindex: 0 },
+      onAssign: (id) => this.opts.onSocketAssign?.(id),
+    });
+    for (const table of [core, envTable, sockets, this.opts.helpers ?? new Map()]) {
       for (const [id, fn] of table) {
         this.machine.setHelper(id, fn);
         this.helperIds.add(id);

@@ -1,4 +1,5 @@
-import { pack, unpack } from 'msgpackr';
+import { pack } from 'msgpackr/pack';
+import { unpack } from 'msgpackr/unpack';
 import { describe, expect, it } from 'vitest';
 import { formatIP } from '../../src/env/addr.js';
 import { Environment, EnvironmentError, RT_TABLE_LOCAL, RT_TABLE_MAIN } from '../../src/env/environment.js';

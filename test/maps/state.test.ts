@@ -1,6 +1,7 @@
 // Map snapshots: a state saved from one machine, packed with msgpackr, restored into a map of the
 // same definition on another machine, continues exactly where the first left off.
-import { pack, unpack } from 'msgpackr';
+import { pack } from 'msgpackr/pack';
+import { unpack } from 'msgpackr/unpack';
 import { describe, expect, it } from 'vitest';
 import { createMap, MapRegistry } from '../../src/maps/registry.js';
 import type { MapState } from '../../src/maps/state.js';

@@ -34,6 +34,12 @@ describe('browser-safe core', () => {
     expect(text).not.toMatch(/\bBuffer\.(from|alloc|concat)\b|\bprocess\.(env|argv|exit|stdout|stderr|cwd)\b|\brequire\(/);
   });
 
+  it("uses msgpackr's pure JavaScript entry points (its native accelerator is overridden away in package.json)", () => {
+    for (const path of sources(join(root, 'src'))) {
+      expect(readFileSync(path, 'utf8'), relative(root, path)).not.toMatch(/from\s*['"]msgpackr['"]/);
+    }
+  });
+
   it('core reaches no Node-only module through a relative import', () => {
     for (const path of core) {
       const text = readFileSync(path, 'utf8');
