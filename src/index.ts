@@ -60,3 +60,6 @@ export { OutputSet } from './run/outputs.js';
 
 // Snapshots of a Testbed: Testbed#snapshot() and Testbed.fromSnapshot()
 // Test matchers: 'bpfbed/testing' (src/testing/matchers.ts)
+
+// Emulated sockets driving the cgroup socket address hooks (connect, sendmsg, recvmsg, getpeername)
+export { SocketHost, EmulatedSocket, formatEndpoint, type HookRun, type SocketCallResult, type Datagram, type Endpoint } from './sockets/socket-host.js';
