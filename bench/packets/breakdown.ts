@@ -2,7 +2,8 @@
 //   (a) context setup and collect: building the skb, laying out __sk_buff and the packet, reading
 //       the packet and fields back (CtxRunner.runSkb minus Testbed.run), and apart from it the
 //       run's bookkeeping (Testbed.run minus Machine.run: printk, events, the result object);
-//   (b) instruction execution: Machine.run minus the helpers;
+//   (b) instruction execution: Machine.run minus the helpers, and apart from it Machine.run's
+//       fixed cost per run (Machine.run of an empty program);
 //   (c) helper calls: calls per packet (counted from execution traces) times the cost of one
 //       call, measured by the micro_* programs of bpf/bench/packet.c (32 calls each, against an
 //       empty program on the same packet).
@@ -43,7 +44,9 @@ export interface PacketBreakdown {
   setupCollectNs: number;
   /** Testbed.run outside Machine.run: printk and event collection, the result object. */
   runBookkeepingNs: number;
-  /** Machine.run minus the helpers: the interpreter (and Machine.run's register setup). */
+  /** Machine.run of an empty program: registers, budget, region table, entering wasm and back. */
+  runEntryNs: number;
+  /** Machine.run minus runEntryNs minus the helpers: the interpreter on the program's instructions. */
   instructionNs: number;
   helperNs: number;
   insnsPerPacket: number;
@@ -125,6 +128,8 @@ function timeExec(runner: CtxRunner, program: string, frames: readonly Uint8Arra
 export function breakDown(runner: CtxRunner, program: string, frames: readonly Uint8Array[], totalNs: number, insnsPerPacket: number, sample: Uint8Array, minSeconds: number): PacketBreakdown {
   const timerNs = timerCost();
   const exec = timeExec(runner, program, frames, timerNs);
+  // Machine.run's own cost around the interpreter loop: a run of the 2-instruction micro_none.
+  const empty = timeExec(runner, MICRO_BASELINE, new Array<Uint8Array>(20_000).fill(sample), timerNs);
   const calls = countHelperCalls(runner, program, frames.slice(0, 2000));
   const baseline = timeFrame(runner, MICRO_BASELINE, sample, minSeconds).nsPerPacket;
   const helpers: HelperCost[] = [];
@@ -134,11 +139,13 @@ export function breakDown(runner: CtxRunner, program: string, frames: readonly U
     helpers.push({ helper: helperName(id) ?? `helper ${id}`, callsPerPacket, nsPerCall, nsPerPacket: callsPerPacket * nsPerCall });
   }
   const helperNs = helpers.reduce((s, h) => s + (Number.isFinite(h.nsPerPacket) ? h.nsPerPacket : 0), 0);
-  const instructionNs = Math.max(0, exec.machineNs - helperNs);
+  const runEntryNs = Math.min(empty.machineNs, exec.machineNs);
+  const instructionNs = Math.max(0, exec.machineNs - runEntryNs - helperNs);
   return {
     totalNs,
     setupCollectNs: Math.max(0, totalNs - exec.bedNs),
     runBookkeepingNs: exec.bedNs - exec.machineNs,
+    runEntryNs,
     instructionNs,
     helperNs,
     insnsPerPacket,

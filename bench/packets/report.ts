@@ -52,7 +52,8 @@ export function formatPacketBench(results: readonly PacketBenchResult[]): string
     const parts = [
       ['(a) context setup + collect', b.setupCollectNs, 'skbFromFrame, __sk_buff and packet layout, collect()'],
       ['    run bookkeeping', b.runBookkeepingNs, 'Testbed.run around Machine.run: printk, events, result'],
-      ['(b) instructions', b.instructionNs, `${b.insnsPerPacket.toFixed(1)} insns/packet, ${ns(b.nsPerInsn)} ns/insn`],
+      ['(b) Machine.run entry/exit', b.runEntryNs, 'Machine.run of an empty program (micro_none)'],
+      ['    instructions', b.instructionNs, `${b.insnsPerPacket.toFixed(1)} insns/packet, ${ns(b.nsPerInsn)} ns/insn`],
       ['(c) helper calls', b.helperNs, `${b.helpers.reduce((s, h) => s + h.callsPerPacket, 0).toFixed(2)} calls/packet`],
     ] as const;
     const table = [['part', '', 'ns/pkt', 'share']];
