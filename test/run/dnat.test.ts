@@ -136,6 +136,14 @@ describe('bpfbed run', () => {
     expect(noPcap.stderr).toMatch(/cannot read .*nonexistent\.pcap: ENOENT/);
   });
 
+  it('a truncated capture: the packets before the damage are run and written, the error names packet and byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfbed-truncated-'));
+    const res = await runCli('run', join(base, '../obj/examples/dnat.o'), '--prog', 'dnat_ingress', '--pcap', join(base, '../pcap/truncated-data.pcap'), '--out', dir);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/truncated-data\.pcap: packet 3 at byte 154: truncated packet data/);
+    expect(readCapture(new Uint8Array(readFileSync(join(dir, 'stack.pcap')))).packets).toHaveLength(2);
+  });
+
   it('--trace prints the instructions with registers and C lines for one packet', async () => {
     const res = await runCli('run', '--scenario', SCENARIO, '--trace', '9');
     expect(res.code).toBe(0);
