@@ -6,7 +6,7 @@
 import { readCapture } from '../../src/pcap/read.js';
 import { runCapture, runFrame, timeCapture, timeFrame } from './bpfbed.js';
 import { breakDown, type PacketBreakdown } from './breakdown.js';
-import { KernelPacketProgram, kernelUnavailable } from './kernel.js';
+import { KernelPacketProgram, kernelJitEnabled, kernelUnavailable } from './kernel.js';
 import { generateTraffic, sampleFrame } from './traffic.js';
 import { PACKET_OBJECT, PACKET_PROGRAM, packetObjectPath, preparePacketRunner } from './workload.js';
 import { EXPECTED_VERDICT, PACKET_CLASSES, makeWorld, type PacketClass } from './world.js';
@@ -34,6 +34,8 @@ export type KernelColumn =
       runs: number;
       /** True for the capture row: the kernel's per-kind times weighted by the capture's mix. */
       estimated: boolean;
+      /** net.core.bpf_jit_enable was on (undefined: unknown). */
+      jit?: boolean;
     }
   | { na: string };
 
@@ -126,7 +128,7 @@ export async function benchPackets(opts: PacketBenchOptions): Promise<PacketBenc
         const k = kernel.timeFrame(PACKET_PROGRAM, frame, KERNEL_REPEAT, KERNEL_BATCHES);
         // The maps' mirror entries keep every repeat on the first run's path (bench/packets/maps.ts).
         if (k.retval !== first.retval) rowMismatches.push(`kernel repeats took another path (returned ${k.retval}, first run ${first.retval})`);
-        kernelColumn = { nsPerPacket: k.nsPerRun, runs: k.runs, estimated: false };
+        kernelColumn = { nsPerPacket: k.nsPerRun, runs: k.runs, estimated: false, jit: kernelJitEnabled() };
         ratio = t.nsPerPacket / k.nsPerRun;
       }
       rows.push({
@@ -157,7 +159,7 @@ export async function benchPackets(opts: PacketBenchOptions): Promise<PacketBenc
         ns += share * row.kernel.nsPerPacket;
         runs += row.kernel.runs;
       }
-      captureKernel = { nsPerPacket: ns, runs, estimated: true };
+      captureKernel = { nsPerPacket: ns, runs, estimated: true, jit: kernelJitEnabled() };
       captureRatio = timed.nsPerPacket / ns;
     }
     const captureRow: PacketBenchResult = {

@@ -21,6 +21,15 @@ export interface KernelFrameRun {
   durationNs: number;
 }
 
+/** net.core.bpf_jit_enable: whether the kernel runs programs JIT-compiled (undefined if unreadable). */
+export function kernelJitEnabled(): boolean | undefined {
+  try {
+    return readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim() !== '0';
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why the kernel column cannot run here, or undefined when it can. */
 export function kernelUnavailable(): string | undefined {
   if (process.env.BPFBED_KERNEL === '0') return 'BPFBED_KERNEL=0';

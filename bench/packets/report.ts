@@ -4,6 +4,7 @@ import type { PacketBenchResult } from './index.js';
 
 /** The issue's goal: bpfbed within this factor of the kernel's JIT per packet. */
 export const TARGET_KERNEL_RATIO = 3;
+const JIT_OFF = 'kernel: net.core.bpf_jit_enable is 0: the kernel column is its interpreter, not the JIT';
 
 function pad(cells: string[][]): string {
   const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => r[c].length)));
@@ -34,6 +35,7 @@ export function formatPacketBench(results: readonly PacketBenchResult[]): string
       r.ratio === undefined ? '' : `${r.ratio.toFixed(1)}x`,
     ]);
     if ('na' in k && !notes.includes(`kernel: ${k.na}`)) notes.push(`kernel: ${k.na}`);
+    if (!('na' in k) && k.jit === false && !notes.includes(JIT_OFF)) notes.push(JIT_OFF);
   }
   const lines = [pad(rows), ''];
   for (const r of results) lines.push(`  ${r.name}: ${r.what}`);

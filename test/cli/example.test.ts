@@ -18,6 +18,9 @@ describe('bpfbed example (npm start)', () => {
     for (const p of other) expect(p.results.map((r: { r0: string }) => r.r0)).toEqual(['0x0', '0x0']);
     const bss = report.maps.find((m: { map: string }) => m.map.endsWith('.bss'));
     expect(bss.firstValue).toBe('2c 00 00 00 00 00 00 00'); // 22 packets x 2 programs = 44
+    // the tc DNAT scenario matches its kernel-produced outputs; the socket LB shows the VIP
+    expect(report.dnat).toMatchObject({ ok: true, outputs: [{ name: 'eth1', packets: 6 }, { name: 'stack', packets: 16 }] });
+    expect(report.sockets.join('\n')).toMatch(/from 10\.96\.0\.10:53[\s\S]*getpeername says 10\.96\.0\.20:80/);
   });
 
   it('prints a readable table', async () => {

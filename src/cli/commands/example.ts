@@ -8,11 +8,18 @@ import { summarizePacket } from '../../packet/summary.js';
 import { readCapture } from '../../pcap/read.js';
 import { toEthernetFrame } from '../../pcap/ethernet.js';
 import { Testbed } from '../../testbed/testbed.js';
+import { CtxRunner } from '../../ctx/runner.js';
+import { parseScenario } from '../../scenario/parse.js';
+import { runScenario } from '../../run/scenario-run.js';
+import { formatEndpoint, SocketHost } from '../../sockets/socket-host.js';
+import { dirname } from 'node:path';
 import { hex64 } from '../io.js';
 import { packageRoot } from '../paths.js';
 import { formatTable } from '../table.js';
 
 const OBJECT = 'fixtures/obj/examples/packet_summary.o';
+const DNAT_SCENARIO = 'fixtures/scenarios/dnat.yaml';
+const SOCK_LB = 'fixtures/obj/examples/sock_lb.o';
 const CAPTURE = 'fixtures/examples/packets.pcap';
 /** struct packet in bpf/examples/packet_summary.c: __u32 len; __u8 bytes[128]. */
 const PACKET_BYTES = 128;
@@ -47,9 +54,7 @@ async function runExample(opts: { json?: boolean }): Promise<number> {
   }
   const counters = bed.maps.map((m) => ({ map: m.name, entries: m.dump().entries.length, firstValue: firstValueHex(m.dump().entries[0]?.value) }));
 
-  if (opts.json) {
-    console.log(JSON.stringify({ object: OBJECT, capture: CAPTURE, packets: rows, maps: counters }, null, 2));
-  } else {
+  if (!opts.json) {
     console.log(`bpfbed example: ${OBJECT} on ${relative(root, join(root, CAPTURE))} (${capture.packets.length} packets)\n`);
     console.log(
       formatTable(
@@ -72,7 +77,51 @@ async function runExample(opts: { json?: boolean }): Promise<number> {
     for (const r of rows) for (const x of r.results) if (x.fault) console.log(`\npacket ${r.packet}, ${x.program}: ${x.fault}`);
   }
   if (capture.error) console.error(`bpfbed example: ${capture.error.message}`);
-  return faults > 0 || capture.error ? 1 : 0;
+
+  // 2. A tc DNAT on the same capture, in a scenario whose expected outputs came from the kernel.
+  const scenarioPath = join(root, DNAT_SCENARIO);
+  const scenario = parseScenario(readFileSync(scenarioPath, 'utf8'), DNAT_SCENARIO);
+  const { report } = await runScenario(scenario, (p) => new Uint8Array(readFileSync(join(dirname(scenarioPath), p))));
+  // 3. Socket-level service translation: what an application sees on its sockets.
+  const flows = await socketLbFlows(root);
+
+  const failed = faults > 0 || capture.error !== undefined || !report.ok;
+  if (opts.json) {
+    const dnat = { scenario: DNAT_SCENARIO, ok: report.ok, outputs: report.outputs, mismatches: report.mismatches };
+    console.log(JSON.stringify({ object: OBJECT, capture: CAPTURE, packets: rows, maps: counters, dnat, sockets: flows }, null, 2));
+    return failed ? 1 : 0;
+  }
+  console.log(`\n${DNAT_SCENARIO}: ${scenario.description}`);
+  for (const p of report.packets.filter((x) => x.output !== 'stack')) {
+    console.log(`  packet ${String(p.packet).padStart(2)}  ${p.verdict.padEnd(16)} -> ${p.output.padEnd(5)} ${p.changes.filter((c) => !c.includes('checksum')).join(', ')}`);
+  }
+  console.log(`  ${report.outputs.map((o) => `${o.name}: ${o.packets} packets`).join(', ')}; ${report.ok ? 'matches what the kernel produced' : `${report.mismatches.length} mismatches`}`);
+  console.log(`\n${SOCK_LB}: socket-level ClusterIP (cgroup hooks, no per-packet NAT)`);
+  for (const line of flows) console.log(`  ${line}`);
+  return failed ? 1 : 0;
+}
+
+/** A UDP query and a TCP connection to service VIPs, told from the application's side. */
+async function socketLbFlows(root: string): Promise<string[]> {
+  const runner = await CtxRunner.fromObject(new Uint8Array(readFileSync(join(root, SOCK_LB))), {
+    name: 'sock_lb.o',
+    environment: { devices: [{ name: 'eth0', ifindex: 2, addrs: ['10.0.0.7/24'] }] },
+  });
+  const services = runner.bed.typedMap('services');
+  services.set({ vip: '10.96.0.10', port: 53 }, { backend: '10.0.1.5', backend_port: 53 });
+  services.set({ vip: '10.96.0.20', port: 80 }, { backend: '10.0.1.6', backend_port: 8080 });
+  const host = new SocketHost(runner);
+  const udp = host.socket('udp');
+  const sent = udp.sendmsg(new TextEncoder().encode('query'), '10.96.0.10:53');
+  udp.deliver(formatEndpoint(sent.value!.to), new TextEncoder().encode('answer'));
+  const reply = udp.recvmsg();
+  const tcp = host.socket('tcp');
+  tcp.connect('10.96.0.20:80');
+  return [
+    `udp sendto 10.96.0.10:53   -> sent to ${formatEndpoint(sent.value!.to)} (sendmsg4 rewrote it)`,
+    `udp recvfrom               <- from ${formatEndpoint(reply.value!.from)} (recvmsg4 restored the VIP; the backend was ${formatEndpoint(sent.value!.to)})`,
+    `tcp connect 10.96.0.20:80  -> connected to ${formatEndpoint(tcp.peer!)}; getpeername says ${formatEndpoint(tcp.getpeername().value!)}`,
+  ];
 }
 
 function ipv4ChecksumField(frame: Uint8Array): string | undefined {
