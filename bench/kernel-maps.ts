@@ -2,7 +2,7 @@
 // its maps with the same entries as bpfbed, and times the program with BPF_PROG_TEST_RUN and
 // `repeat`. Needs root, a C compiler and libbpf-dev; otherwise the column is n/a.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { kernelAvailable } from '../src/node/kernel.js';
 import type { TimingOptions } from './measure.js';
@@ -10,6 +10,16 @@ import type { MapFillEntry } from './map-workloads.js';
 
 const TOOL_SOURCE = 'bench/kernel/maprun.c';
 const TOOL_BINARY = 'build/bench/kernel/maprun';
+
+/** Whether the kernel JIT-compiles BPF (net.core.bpf_jit_enable), for the table's legend. */
+export function kernelJit(): string {
+  try {
+    const v = readFileSync('/proc/sys/net/core/bpf_jit_enable', 'utf8').trim();
+    return v === '0' ? 'interpreter (bpf_jit_enable=0)' : 'JIT';
+  } catch {
+    return 'unknown (no /proc/sys/net/core/bpf_jit_enable)';
+  }
+}
 
 export type KernelMapRun =
   | { ok: true; retval: number; nsPerRun: number; runs: number }

@@ -13,7 +13,7 @@ import { loadBenchProgram, prepareBpfbed } from './bpfbed.js';
 import { runKernelColumn } from './kernel.js';
 import { timeRuns, type TimingOptions } from './measure.js';
 import { prepareMapBench } from './bpfbed-maps.js';
-import { runKernelMapColumn } from './kernel-maps.js';
+import { kernelJit, runKernelMapColumn } from './kernel-maps.js';
 import { MAP_WORKLOADS, mapFill, MAPS_OBJECT, type MapWorkload } from './map-workloads.js';
 import { runNative } from './native.js';
 import { formatMapTable, formatTable, TARGET_INSN_PER_SEC, type MapWorkloadResult, type WorkloadResult } from './report.js';
@@ -194,11 +194,12 @@ async function main(): Promise<void> {
       targetInsnPerSec: TARGET_INSN_PER_SEC,
       workloads: results,
       mapWorkloads: mapResults,
+      kernelEngine: kernelJit(),
     };
     process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
   } else {
     const warning = busy ? '\nWARNING: the machine was busy during the run; the times are inflated and noisy.\n' : '';
-    const tables = [results.length ? formatTable(results) : '', mapResults.length ? formatMapTable(mapResults) : ''].filter(Boolean);
+    const tables = [results.length ? formatTable(results) : '', mapResults.length ? formatMapTable(mapResults, kernelJit()) : ''].filter(Boolean);
     process.stdout.write(`${machine}\n\n${tables.join('\n\n')}\n${warning}`);
   }
   if ([...results, ...mapResults].some((r) => r.mismatches.length > 0)) process.exitCode = 1;

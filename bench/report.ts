@@ -94,7 +94,7 @@ export interface MapWorkloadResult {
   mismatches: string[];
 }
 
-export function formatMapTable(results: readonly MapWorkloadResult[]): string {
+export function formatMapTable(results: readonly MapWorkloadResult[], kernelEngine = 'JIT'): string {
   const header = ['map workload', 'map calls/run', 'insns/run', 'bpfbed/run', 'bpfbed calls/s', 'kernel/run', 'kernel calls/s', 'bpfbed/kernel'];
   const rows = results.map((r) => [
     r.name,
@@ -117,7 +117,7 @@ export function formatMapTable(results: readonly MapWorkloadResult[]): string {
   out.push(
     '',
     'Maps filled identically in both engines (256 flows per map); "calls/s": bpf_map_* helper calls per second, ' +
-      'interpretation of the code between them included. kernel/run is BPF_PROG_TEST_RUN\'s mean time per run.',
+      `interpretation of the code between them included. kernel/run is BPF_PROG_TEST_RUN's mean time per run (kernel: ${kernelEngine}).`,
   );
   return out.join('\n');
 }

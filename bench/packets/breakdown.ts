@@ -15,6 +15,7 @@ import type { CtxRunner } from '../../src/ctx/runner.js';
 import { skbFromFrame } from '../../src/ctx/skb.js';
 import { helperName } from '../../src/helpers/names.js';
 import { timeFrame } from './bpfbed.js';
+import type { ProfileShares } from './profile.js';
 
 /** The helper each micro program calls, by kernel helper number (include/uapi/linux/bpf.h). */
 export const MICRO_PROGRAMS: readonly { program: string; helperId: number }[] = [
@@ -55,6 +56,8 @@ export interface PacketBreakdown {
   helpers: HelperCost[];
   /** What one performance.now() costs here (taken off the timed Testbed.run). */
   timerNs: number;
+  /** The same split from V8's sampling profiler over one more pass (bench/packets/profile.ts). */
+  profile?: ProfileShares;
 }
 
 /** Helper calls per packet, by helper number, from execution traces of the first packets. */
@@ -74,13 +77,14 @@ export function countHelperCalls(runner: CtxRunner, program: string, frames: rea
   return calls;
 }
 
+/** Keeps the timer loop's result alive, so the loop is not optimised away. */
+let timerSink = 0;
+
 function timerCost(): number {
   const n = 200_000;
-  let sink = 0;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) sink += performance.now();
-  const ns = ((performance.now() - t0) * 1e6) / n;
-  return sink > 0 ? ns : ns;
+  for (let i = 0; i < n; i++) timerSink += performance.now();
+  return ((performance.now() - t0) * 1e6) / n;
 }
 
 /**

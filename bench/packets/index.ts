@@ -3,9 +3,11 @@
 // checksum helpers, over a generated capture of 100,000 packets. Reports bpfbed's ns per packet
 // through CtxRunner.runSkb next to the kernel's BPF_PROG_TEST_RUN time for the same program and
 // a representative packet of each kind (maps filled the same way), with where bpfbed's time goes.
+import { skbFromFrame } from '../../src/ctx/skb.js';
 import { readCapture } from '../../src/pcap/read.js';
 import { runCapture, runFrame, timeCapture, timeFrame } from './bpfbed.js';
 import { breakDown, type PacketBreakdown } from './breakdown.js';
+import { profilePass } from './profile.js';
 import { KernelPacketProgram, kernelJitEnabled, kernelUnavailable } from './kernel.js';
 import { generateTraffic, sampleFrame } from './traffic.js';
 import { PACKET_OBJECT, PACKET_PROGRAM, packetObjectPath, preparePacketRunner } from './workload.js';
@@ -101,7 +103,9 @@ export async function benchPackets(opts: PacketBenchOptions): Promise<PacketBenc
     const wrong = new Map<string, number>();
     checked.perPacket.forEach((v, i) => {
       const want = EXPECTED_VERDICT[traffic.classes[i]];
-      if (v !== want) wrong.set(`${traffic.classes[i]}: ${v} instead of ${want}`, (wrong.get(`${traffic.classes[i]}: ${v} instead of ${want}`) ?? 0) + 1);
+      if (v === want) return;
+      const what = `${traffic.classes[i]}: ${v} instead of ${want}`;
+      wrong.set(what, (wrong.get(what) ?? 0) + 1);
     });
     for (const [what, n] of wrong) mismatches.push(`${n} packets of kind ${what}`);
     const timed = timeCapture(runner, PACKET_PROGRAM, frames, opts.minSeconds);
@@ -146,6 +150,9 @@ export async function benchPackets(opts: PacketBenchOptions): Promise<PacketBenc
     opts.log('packets: where the time goes');
     const tracked = world.flows.find((f) => f.cls === 'tracked')!;
     const breakdown = breakDown(runner, PACKET_PROGRAM, frames, timed.nsPerPacket, checked.insnsPerPacket, sampleFrame(tracked), opts.minSeconds / 4);
+    breakdown.profile = await profilePass(() => {
+      for (const frame of frames) runner.runSkb(PACKET_PROGRAM, skbFromFrame(frame));
+    });
 
     // The capture row's kernel time: each kind's time weighted by its share of the capture.
     let captureKernel: KernelColumn = { na: kernelNa ?? 'unavailable' };

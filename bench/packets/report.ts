@@ -55,14 +55,25 @@ export function formatPacketBench(results: readonly PacketBenchResult[]): string
       ['(a) context setup + collect', b.setupCollectNs, 'skbFromFrame, __sk_buff and packet layout, collect()'],
       ['    run bookkeeping', b.runBookkeepingNs, 'Testbed.run around Machine.run: printk, events, result'],
       ['(b) Machine.run entry/exit', b.runEntryNs, 'Machine.run of an empty program (micro_none)'],
-      ['    instructions', b.instructionNs, `${b.insnsPerPacket.toFixed(1)} insns/packet, ${ns(b.nsPerInsn)} ns/insn`],
+      ['    instructions (rest)', b.instructionNs, `Machine.run minus the above and the helpers; ${b.insnsPerPacket.toFixed(1)} insns/packet`],
       ['(c) helper calls', b.helperNs, `${b.helpers.reduce((s, h) => s + h.callsPerPacket, 0).toFixed(2)} calls/packet`],
     ] as const;
     const table = [['part', '', 'ns/pkt', 'share']];
     for (const [name, value, note] of parts) table.push([name, note, ns(value), pct(value, b.totalNs)]);
     for (const h of b.helpers) table.push([`      ${h.helper}`, `${h.callsPerPacket.toFixed(2)} calls x ${ns(h.nsPerCall)} ns`, ns(h.nsPerPacket), pct(h.nsPerPacket, b.totalNs)]);
     lines.push(pad(table));
-    lines.push(`  (timer cost ${ns(b.timerNs)} ns per performance.now(), taken off; helper cost per call from the micro_* programs, 32 calls each)`);
+    lines.push(`  (timer cost ${ns(b.timerNs)} ns per performance.now(), taken off; helper cost per call from the micro_* programs, 32 calls each;`);
+    lines.push('   garbage collection pauses count in whichever part was running, mostly the "rest": the profiler below lists them apart)');
+    const prof = b.profile;
+    if (prof) {
+      lines.push('', `the same from V8's sampling profiler (one pass, ${prof.samples} samples every ${prof.intervalUs} us; ns = share x ${ns(b.totalNs)}):`);
+      const t = [['part', 'largest contributors', 'ns/pkt', 'share']];
+      for (const p of prof.parts) {
+        const top = p.top.map((c) => `${c.name} ${pct(c.share, 1)}`).join(', ');
+        t.push([p.part, top, ns(p.share * b.totalNs), pct(p.share, 1)]);
+      }
+      lines.push(pad(t));
+    }
   }
   const mismatches = results.flatMap((r) => r.mismatches.map((m) => `${r.name}: ${m}`));
   if (mismatches.length > 0) lines.push('', 'MISMATCHES:', ...mismatches.map((m) => `  ${m}`));

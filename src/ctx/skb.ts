@@ -257,8 +257,33 @@ export function cloneSkbState(s: SkbState): SkbState {
 
 /** A copy of everything but the bytes (which a run keeps in its PacketBuffer). */
 function cloneSkbFields(s: SkbState): SkbState {
+  // Field by field rather than an object spread: this runs for every packet, and V8 builds a
+  // fixed-shape literal several times faster (bench/packets measured it).
   return {
-    ...s,
+    data: s.data,
+    meta: s.meta,
+    networkOffset: s.networkOffset,
+    protocol: s.protocol,
+    pktType: s.pktType,
+    mark: s.mark,
+    priority: s.priority,
+    ifindex: s.ifindex,
+    ingressIfindex: s.ingressIfindex,
+    queueMapping: s.queueMapping,
+    hash: s.hash,
+    l4Hash: s.l4Hash,
+    swHash: s.swHash,
+    tcIndex: s.tcIndex,
+    tcClassid: s.tcClassid,
+    tstamp: s.tstamp,
+    tstampType: s.tstampType,
+    hwtstamp: s.hwtstamp,
+    napiId: s.napiId,
+    wireLen: s.wireLen,
+    gsoSegs: s.gsoSegs,
+    gsoSize: s.gsoSize,
+    direction: s.direction,
+    encapsulation: s.encapsulation,
     cb: [...s.cb],
     pulledMac: s.pulledMac?.slice(),
     vlan: s.vlan && { ...s.vlan },

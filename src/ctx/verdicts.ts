@@ -29,11 +29,13 @@ export interface Verdict {
 
 const lowS32 = (r0: bigint): number => Number(BigInt.asIntN(32, r0));
 
+const TC_ACT_NAMES = new Map<number, string>(Object.entries(TC_ACT).map(([name, value]) => [value, name]));
+
 /** tc (cls_bpf in direct-action mode, act_bpf): TC_ACT_* by value; others are passed on as is. */
 export function tcVerdict(r0: bigint): Verdict {
   const value = lowS32(r0);
-  const hit = Object.entries(TC_ACT).find(([, v]) => v === value);
-  return hit ? { value, name: hit[0], known: true } : { value, name: `TC_ACT_${value}`, known: false };
+  const name = TC_ACT_NAMES.get(value);
+  return name !== undefined ? { value, name, known: true } : { value, name: `TC_ACT_${value}`, known: false };
 }
 
 /**

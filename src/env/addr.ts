@@ -107,8 +107,15 @@ export function formatIPv4(b: Uint8Array, off = 0): string {
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
-/** RFC 5952 canonical text: lower case, longest run of two or more zero groups as "::". */
+/**
+ * RFC 5952 canonical text: lower case, longest run of two or more zero groups as "::", and an
+ * IPv4-mapped address with its IPv4 part in dotted form (§5: ::ffff:192.0.2.1), as inet_ntop
+ * prints it.
+ */
 export function formatIPv6(b: Uint8Array, off = 0): string {
+  let mapped = b[off + 10] === 0xff && b[off + 11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) mapped = b[off + i] === 0;
+  if (mapped) return `::ffff:${formatIPv4(b, off + 12)}`;
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((b[off + 2 * i] << 8) | b[off + 2 * i + 1]);
   let bestStart = -1;

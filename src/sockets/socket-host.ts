@@ -16,8 +16,8 @@
 // Every socket has a cookie from the environment's one global counter (sock_gen_cookie), which
 // bpf_get_socket_cookie returns in the hooks: the key of Cilium's reverse-NAT map for UDP.
 import type { CtxRunner, SockAddrRunResult } from '../ctx/runner.js';
-import { sockAddrHookOf, sockAddrState, type SockAddrHook, type SockAddrState } from '../ctx/sock-addr.js';
-import { formatIP, parseIP } from '../env/addr.js';
+import { IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM, sockAddrHookOf, sockAddrState, type SockAddrHook, type SockAddrState } from '../ctx/sock-addr.js';
+import { formatIP as formatAnyIP, parseIP } from '../env/addr.js';
 import type { Environment } from '../env/environment.js';
 
 export interface Endpoint {
@@ -64,6 +64,16 @@ const EAGAIN = 11;
 const ENOTCONN = 107;
 const EDESTADDRREQ = 89;
 
+/**
+ * An address as the application reads it: an IPv4-mapped IPv6 address in the mixed form
+ * ::ffff:10.96.0.10 (RFC 5952 section 5; glibc's inet_ntop and Python print it so), any
+ * other address as src/env/addr.ts formats it.
+ */
+function formatIP(addr: Uint8Array): string {
+  const mapped = addr.length === 16 && addr.subarray(0, 10).every((b) => b === 0) && addr[10] === 0xff && addr[11] === 0xff;
+  return mapped ? `::ffff:${addr.subarray(12).join('.')}` : formatAnyIP(addr);
+}
+
 function parseEndpoint(text: string): Endpoint {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
   if (!m) throw new SocketHostError(`'${text}' is not an address:port (10.96.0.10:53, [fd00::10]:53)`);
@@ -106,6 +116,11 @@ export class SocketHost {
     return s;
   }
 
+  /** Whether `addr` is one of the environment's device addresses. */
+  isLocalAddress(addr: string): boolean {
+    return this.env.state.devices.some((d) => d.addrs.some((a) => formatIP(a.addr) === addr));
+  }
+
   ephemeralPort(): number {
     return this.nextPort++;
   }
@@ -129,6 +144,10 @@ export class SocketHost {
       userPort: addr.port,
       ...(msgSrc ? { msgSrcIp4: parseIP(msgSrc.addr, msgSrc.addr).addr } : {}),
     });
+    // ctx->type and ctx->protocol are the socket's (sk->sk_type, sk->sk_protocol: net/core/filter.c
+    // sock_addr_convert_ctx_access), not the hook's: a connect4 on a UDP socket sees IPPROTO_UDP.
+    state.sk.type = socket.protocol === 'udp' ? SOCK_DGRAM : SOCK_STREAM;
+    state.sk.protocol = socket.protocol === 'udp' ? IPPROTO_UDP : IPPROTO_TCP;
     state.sk.srcIp = socket.local ? parseIP(socket.local.addr, 'local').addr : undefined;
     state.sk.srcPort = socket.local?.port;
     const res: SockAddrRunResult = this.runner.runSockAddr(program, state);
@@ -172,10 +191,25 @@ export class EmulatedSocket {
   /** The source address the kernel picks for a destination: the device address of the route's family. */
   private autobind(to: Endpoint): void {
     if (this.local) return;
-    const loopback = to.addr.startsWith('127.') || to.addr === '::1';
+    if (this.family === 6 && to.addr.startsWith('::ffff:') && to.addr.includes('.')) {
+      // An IPv4-mapped destination goes out over IPv4, from the IPv4 source mapped back.
+      const v4 = this.v4Source(to.addr.slice(7));
+      this.local = { addr: `::ffff:${v4}`, port: this.host.ephemeralPort() };
+      return;
+    }
+    // A destination on this host (loopback, or one of its device addresses) is reached from
+    // that same address (the kernel's route to a local address has it as preferred source).
+    const loopback = to.addr.startsWith('127.') || to.addr === '::1' || this.host.isLocalAddress(to.addr);
     const dev = this.host.env.state.devices.find((d) => d.name !== 'lo' && d.addrs.some((a) => a.addr.length === (this.family === 4 ? 4 : 16)));
     const addr = loopback ? to.addr : dev ? formatIP(dev.addrs.find((a) => a.addr.length === (this.family === 4 ? 4 : 16))!.addr) : this.family === 4 ? '0.0.0.0' : '::';
     this.local = { addr, port: this.host.ephemeralPort() };
+  }
+
+  /** The IPv4 source for an IPv4 destination (as autobind picks one for a socket of family 4). */
+  private v4Source(to: string): string {
+    if (to.startsWith('127.') || this.host.isLocalAddress(to)) return to;
+    const a = this.host.env.state.devices.flatMap((d) => (d.name === 'lo' ? [] : d.addrs)).find((x) => x.addr.length === 4);
+    return a ? formatIP(a.addr) : '0.0.0.0';
   }
 
   bind(local: string): SocketCallResult {

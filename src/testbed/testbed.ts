@@ -194,7 +194,12 @@ export class Testbed {
       traceLimit: opts.traceLimit,
       ldAbsRegion: opts.ldAbsRegion,
     });
-    return { ...result, printk: [...this.log.printk], tailCalls: [...this.log.tailCalls], events: this.takeEvents() };
+    // Extend the result in place rather than spread it: this runs for every packet.
+    const outcome = result as RunOutcome;
+    outcome.printk = this.log.printk.length > 0 ? [...this.log.printk] : [];
+    outcome.tailCalls = this.log.tailCalls.length > 0 ? [...this.log.tailCalls] : [];
+    outcome.events = this.takeEvents();
+    return outcome;
   }
 
   private takeEvents(): RunEvent[] {

@@ -674,24 +674,30 @@ export class Machine {
     let traceBuf = 0;
     if (traceLimit > 0) traceBuf = this.allocInternal(traceLimit * A.TRACE_ENTRY_SIZE, 16);
 
-    const dv = this.dv();
     const c = this.ctrl;
-    // Registers and the budget through the 64-bit view: a run costs little outside the loop.
+    // Registers, the budget and the control words through integer views, with no BigInt made
+    // here: a run costs little outside the loop.
     const words = this.regWordsView;
     const base = c >> 3;
-    words.fill(0n, base, base + 11);
+    const u32 = this.helperArgs.u32;
+    const ctl = this.ctlWordsView;
+    const b32 = c >> 2;
+    for (let i = 0; i < 22; i++) u32[b32 + i] = 0; // r0..r10
     for (let i = 0; i < args.length; i++) words[base + 1 + i] = args[i]; // stored modulo 2^64
-    const budgetWord = BigInt(budget);
-    words[base + (A.CB_BUDGET >> 3)] = budgetWord;
-    words[base + (A.CB_LEFT >> 3)] = budgetWord;
-    dv.setInt32(c + A.CB_PROG, progId, true);
-    dv.setInt32(c + A.CB_PC, 0, true);
-    dv.setUint32(c + A.CB_TRACE, traceBuf, true);
-    dv.setUint32(c + A.CB_TRACE_CAP, traceLimit, true);
-    dv.setUint32(c + A.CB_TRACE_N, 0, true);
+    const budgetLo = budget % 0x1_0000_0000;
+    const budgetHi = (budget - budgetLo) / 0x1_0000_0000;
+    u32[(c + A.CB_BUDGET) >> 2] = budgetLo;
+    u32[((c + A.CB_BUDGET) >> 2) + 1] = budgetHi;
+    u32[(c + A.CB_LEFT) >> 2] = budgetLo;
+    u32[((c + A.CB_LEFT) >> 2) + 1] = budgetHi;
+    ctl[(c + A.CB_PROG) >> 2] = progId;
+    ctl[(c + A.CB_PC) >> 2] = 0;
+    u32[(c + A.CB_TRACE) >> 2] = traceBuf;
+    u32[(c + A.CB_TRACE_CAP) >> 2] = traceLimit;
+    u32[(c + A.CB_TRACE_N) >> 2] = 0;
     this.ldAbsRegionId = opts.ldAbsRegion;
-    dv.setUint32(c + A.CB_LDABS_LO, ldAbs?.offset ?? 0, true);
-    dv.setUint32(c + A.CB_LDABS_LEN, ldAbs?.length ?? 0, true);
+    u32[(c + A.CB_LDABS_LO) >> 2] = ldAbs?.offset ?? 0;
+    u32[(c + A.CB_LDABS_LEN) >> 2] = ldAbs?.length ?? 0;
 
     this.running = true;
     this.traced = traceLimit > 0 ? 1 : 0;
@@ -711,10 +717,12 @@ export class Machine {
     } finally {
       this.running = false;
     }
-    const after = this.regWordsView; // a helper may have grown memory
+    const after = this.helperArgs; // a helper may have grown memory: its views are current
+    const leftWord = (c + A.CB_LEFT) >> 2;
     const result: RunResult = {
-      r0: after[base],
-      insnCount: budget - Number(after[base + (A.CB_LEFT >> 3)]),
+      r0: after.big(0),
+      // The u64 left, as Number() of it would round it.
+      insnCount: budget - (after.u32[leftWord] + after.u32[leftWord + 1] * 0x1_0000_0000),
     };
     if (status !== 0) result.fault = this.makeFault(status, budget, this.helperError);
     if (traceLimit > 0) {

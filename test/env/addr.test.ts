@@ -11,7 +11,7 @@ describe('address text', () => {
       ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
       ['2001:db8::0:1', '2001:db8::1'],
       ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0'],
-      ['::ffff:10.0.0.1', '::ffff:a00:1'],
+      ['::ffff:10.0.0.1', '::ffff:10.0.0.1'] // RFC 5952 §5: mapped IPv4 stays dotted,
     ]) {
       expect(formatIPv6(parseIPv6(text)), text).toBe(canon);
     }
@@ -32,5 +32,14 @@ describe('address text', () => {
     expect(prefixContains(p.addr, p.prefixLen, parseIPv4('10.112.0.0'))).toBe(false);
     expect(Array.from(maskPrefix(parseIPv4('192.168.1.77'), 26))).toEqual([192, 168, 1, 64]);
     expect(commonPrefixLen(parseIPv6('fd00:1::'), parseIPv6('fd00:56::'))).toBe(25);
+  });
+});
+
+describe('IPv4-mapped IPv6 addresses', () => {
+  it('print with the IPv4 part dotted, as RFC 5952 section 5 and inet_ntop do', async () => {
+    const { formatIPv6, parseIPv6 } = await import('../../src/env/addr.js');
+    expect(formatIPv6(parseIPv6('::ffff:10.244.1.6'))).toBe('::ffff:10.244.1.6');
+    expect(formatIPv6(parseIPv6('::ffff:af4:106'))).toBe('::ffff:10.244.1.6');
+    expect(formatIPv6(parseIPv6('::1:ffff:af4:106'))).toBe('::1:ffff:af4:106');
   });
 });

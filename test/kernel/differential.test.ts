@@ -1,0 +1,37 @@
+// Differential testing of the instruction set against the running kernel (issue 6): random
+// programs over every instruction class (src/node/differential/generator.ts) are verified and run
+// in the kernel (tools/kernel/bpfbed-kbatch.c); for each one the verifier accepts, bpfbed must
+// end with the same r0..r9, the same stack and the same memory. The seed changes every day
+// (UTC date) and is printed; BPFBED_DIFF_SEED and BPFBED_DIFF_COUNT override seed and count.
+// A mismatch prints the seed, the program's index and disassembly and both results; turn it
+// into a permanent case in fixtures/differential/ (see test/vm/differential-regressions.test.ts).
+import { describe, expect, it } from 'vitest';
+import { kernelAvailable } from '../../src/node/kernel.js';
+import { formatTotals, runDifferential } from '../../src/node/differential/run.js';
+
+const kernel = kernelAvailable();
+if (!kernel.ok) console.log(`differential ISA test vs kernel skipped: ${kernel.why}`);
+
+const today = new Date();
+const dateSeed = today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
+const seed = Number(process.env.BPFBED_DIFF_SEED ?? dateSeed);
+const count = Number(process.env.BPFBED_DIFF_COUNT ?? 10_000);
+
+describe.skipIf(!kernel.ok)('random programs run the same in bpfbed and in the kernel', () => {
+  it(`${count} verifier-accepted programs of seed ${seed} end with the same registers, stack and memory`, async () => {
+    const started = performance.now();
+    const report = await runDifferential({ seed, accepted: count });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    const top = [...report.rejections].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    console.log(
+      [
+        `differential ISA vs kernel, ${seconds} s: ${formatTotals(report)}`,
+        ...top.map(([why, n]) => `  rejected ${n}x: ${why}`),
+        ...report.mismatchList.map((m) => m.report),
+      ].join('\n'),
+    );
+    expect(report.toolErrors, 'records the kernel tool could not run').toBe(0);
+    expect(report.compared).toBe(count);
+    expect(report.mismatchList.map((m) => m.report).join('\n\n')).toBe('');
+  });
+});
