@@ -12,11 +12,7 @@ export class HelperMemory {
   /** wasm offset of [addr, addr + len) if one region allows the access, else throws HelperFault. */
   offsetOf(addr: bigint, len: number, access: 'read' | 'write', what: string): number {
     const off = this.machine.toOffset(addr);
-    if (off !== undefined) {
-      for (const r of this.machine.regions()) {
-        if (off >= r.offset && off + len <= r.offset + r.length && (access === 'read' ? r.read : r.write)) return off;
-      }
-    }
+    if (off !== undefined && this.machine.regionFor(off, len, access)) return off;
     const hex = '0x' + BigInt.asUintN(64, addr).toString(16);
     throw new HelperFault('helper', `${what}: ${len}-byte ${access} at ${hex} is outside every ${access === 'read' ? 'readable' : 'writable'} region (the verifier would reject this argument)`);
   }
@@ -40,7 +36,7 @@ export class HelperMemory {
    */
   cString(addr: bigint, max: number, what: string): { text: string; terminated: boolean } {
     const off = this.offsetOf(addr, 1, 'read', what);
-    const region = this.machine.regions().find((r) => off >= r.offset && off < r.offset + r.length && r.read)!;
+    const region = this.machine.regionFor(off, 1, 'read')!;
     const end = Math.min(region.offset + region.length, off + max);
     const bytes = this.machine.bytes();
     let i = off;

@@ -135,11 +135,7 @@ const hex = (v: bigint): string => `0x${v.toString(16)}`;
 function memArg(m: Machine, helper: string, arg: string, addr: bigint, len: number, write: boolean): number {
   const off = m.toOffset(addr);
   if (len === 0) return off ?? 0;
-  if (off !== undefined) {
-    for (const r of m.regions()) {
-      if (off >= r.offset && off + len <= r.offset + r.length && (write ? r.write : r.read)) return off;
-    }
-  }
+  if (off !== undefined && m.regionFor(off, len, write ? 'write' : 'read')) return off;
   throw new Error(`bpf_${helper}: ${arg} = ${hex(addr)} does not point to ${len} ${write ? 'writable' : 'readable'} bytes (the verifier would reject this call)`);
 }
 

@@ -404,6 +404,18 @@ export class Machine {
     return [...this.regionMap.values()].map(({ ctx: _ctx, ...info }) => ({ ...info }));
   }
 
+  /**
+   * The region that holds [off, off + len) with the given permission, or undefined: how host
+   * helpers check the pointers they are given (as check_helper_mem_access does) without the
+   * copies regions() makes.
+   */
+  regionFor(off: number, len: number, access: 'read' | 'write'): RegionInfo | undefined {
+    for (const r of this.regionMap.values()) {
+      if (off >= r.offset && off + len <= r.offset + r.length && (access === 'read' ? r.read : r.write)) return r;
+    }
+    return undefined;
+  }
+
   private checkRange(off: number, len: number, what: string): void {
     if (!Number.isInteger(off) || !Number.isInteger(len) || off < this.heapStart || len < 0 || off + len > this.buffer.byteLength) {
       throw new RangeError(`${what}: [${off}, ${off + len}) is not inside the VM heap`);

@@ -217,6 +217,11 @@ class ProgramWriter {
     return this.rng.below(10);
   }
 
+  /** A register to store: never `base`, which holds the memory pointer in memoryTraffic. */
+  valueReg(base: number): number {
+    return this.rng.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((x) => x !== base));
+  }
+
   /** A register that may be written here. */
   dstReg(scope: Scope, exclude: number[] = []): number {
     const free = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((r) => !scope.frozen.has(r) && !exclude.includes(r));
@@ -314,7 +319,7 @@ class ProgramWriter {
       const size = r.pick(SIZES);
       const off = offFor(SIZE_BYTES[size]);
       if (r.chance(0.5)) this.asm.emit(insn(BPF_STX | BPF_ATOMIC | size, this.dstReg(scope, [base]), base, off, BPF_LOAD_ACQ));
-      else this.asm.emit(insn(BPF_STX | BPF_ATOMIC | size, base, this.reg(), off, BPF_STORE_REL));
+      else this.asm.emit(insn(BPF_STX | BPF_ATOMIC | size, base, this.valueReg(base), off, BPF_STORE_REL));
       return;
     }
     const size = r.pick([BPF_W, BPF_DW]);
@@ -326,7 +331,7 @@ class ProgramWriter {
     else imm = BPF_CMPXCHG;
     // Fetching operations write src (cmpxchg writes r0): keep a loop counter and the base intact.
     const writesSrc = (imm & BPF_FETCH) !== 0;
-    const src = writesSrc ? this.dstReg(scope, [base]) : this.rng.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((x) => x !== base));
+    const src = writesSrc ? this.dstReg(scope, [base]) : this.valueReg(base);
     if (imm === BPF_CMPXCHG && (scope.frozen.has(0) || base === 0)) imm = BPF_XCHG;
     if (imm === BPF_CMPXCHG && r.chance(0.5)) {
       // Make the comparison succeed sometimes: r0 = the current value.
@@ -363,7 +368,7 @@ class ProgramWriter {
         const mode = size !== BPF_DW && r.chance(0.4) ? BPF_MEMSX : BPF_MEM;
         this.asm.emit(insn(BPF_LDX | mode | size, this.dstReg(scope, [base]), base, off));
       } else if (kind === 1) {
-        this.asm.emit(insn(BPF_STX | BPF_MEM | size, base, this.rng.pick([0, 1, 2, 3, 4, 5, 6, 7, 8, 9].filter((x) => x !== base)), off));
+        this.asm.emit(insn(BPF_STX | BPF_MEM | size, base, this.valueReg(base), off));
       } else if (kind === 2) {
         this.asm.emit(insn(BPF_ST | BPF_MEM | size, base, 0, off, this.imm32()));
       } else {
