@@ -51,7 +51,7 @@ console.log(`differential run: seed ${seed}, ${count} accepted programs`);
 const started = performance.now();
 const report = await runDifferential({
   seed,
-  accepted: count,
+  count,
   chunk: 5000,
   keepMismatches: 200,
   onProgress: (t) => console.log(`  ${((performance.now() - started) / 1000).toFixed(0)} s: ${formatTotals(t)}`),

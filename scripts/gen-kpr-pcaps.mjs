@@ -10,6 +10,12 @@
 //                        retransmission: same tuple), 10.0.0.7:40000 (another client, same source
 //                        port), 10.0.0.1:40002
 //
+//   edge.pcap            packets the datapath must not translate, each for the stack as it came:
+//                        a truncated TCP header, a VLAN-tagged SYN, GRE, an IPv4 header with
+//                        options, a first fragment, an ICMP echo; and a SYN whose IPv4 checksum
+//                        is wrong (translated all the same, the error carried along: the datapath
+//                        does not verify, the receiver's stack drops it)
+//
 //   node scripts/gen-kpr-pcaps.mjs      (after npm run build:ts)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,4 +40,65 @@ const syn = (src, sport) => ipv4Frame({ srcMac: src === '10.0.0.1' ? '02:00:00:0
 const second = new PcapWriter();
 [syn('10.0.0.1', 40000), syn('10.0.0.1', 40000), syn('10.0.0.7', 40000), syn('10.0.0.1', 40002)].forEach((f, n) => second.add(f, t0 + BigInt(n) * 1_000_000n));
 writeFileSync(join(dir, 'second-client.pcap'), second.bytes());
-console.log(`wrote ${dir}/remote-flow.pcap (${order.length} packets), second-client.pcap (4 packets)`);
+
+const base = () => syn('10.0.0.1', 40100);
+const refreshIpCsum = (f) => {
+  f[24] = f[25] = 0;
+  let sum = 0;
+  const ihl = (f[14] & 15) * 4;
+  for (let i = 14; i < 14 + ihl; i += 2) sum += (f[i] << 8) | f[i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  f[24] = c >> 8;
+  f[25] = c & 0xff;
+  return f;
+};
+const truncated = base().subarray(0, 14 + 20 + 10); // IPv4 says 40 bytes, 30 arrive
+const vlan = (() => {
+  const f = base();
+  const out = new Uint8Array(f.length + 4);
+  out.set(f.subarray(0, 12), 0);
+  out.set([0x81, 0x00, 0x00, 0x64], 12); // 802.1Q, VLAN 100
+  out.set(f.subarray(12), 16);
+  return out;
+})();
+const gre = (() => {
+  const f = base();
+  f[23] = 47;
+  return refreshIpCsum(f);
+})();
+const options = (() => {
+  const f = base();
+  const out = new Uint8Array(f.length + 4);
+  out.set(f.subarray(0, 34), 0);
+  out.set([0x01, 0x01, 0x01, 0x00], 34); // NOP NOP NOP EOL
+  out.set(f.subarray(34), 38);
+  out[14] = 0x46;
+  out[17] += 4;
+  return refreshIpCsum(out);
+})();
+const fragment = (() => {
+  const f = base();
+  f[20] = 0x20; // MF, offset 0
+  f[21] = 0;
+  return refreshIpCsum(f);
+})();
+const echo = (() => {
+  const f = base().subarray(0, 14 + 20 + 8);
+  f[17] = 28;
+  f[23] = 1;
+  f.set([8, 0, 0, 0, 0, 1, 0, 1], 34);
+  const c = ~((0x0800 + 0x0001 + 0x0001) & 0xffff) & 0xffff;
+  f[36] = c >> 8;
+  f[37] = c & 0xff;
+  return refreshIpCsum(f);
+})();
+const badCsum = (() => {
+  const f = syn('10.0.0.1', 40101);
+  f[24] ^= 0xff;
+  return f;
+})();
+const edge = new PcapWriter();
+[truncated, vlan, gre, options, fragment, echo, badCsum].forEach((f, n) => edge.add(f, t0 + BigInt(n) * 1_000_000n));
+writeFileSync(join(dir, 'edge.pcap'), edge.bytes());
+console.log(`wrote ${dir}/remote-flow.pcap (${order.length} packets), second-client.pcap (4 packets), edge.pcap (7 packets)`);

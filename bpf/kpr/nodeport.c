@@ -219,16 +219,21 @@ static __always_inline struct lb4_service *service_lookup(const struct tuple4 *t
 static __always_inline __be16 snat_allocate(const struct tuple4 *out, const struct nodeport_config *cfg)
 {
 	struct nat4_key fwd = { .saddr = out->saddr, .daddr = out->daddr, .sport = out->sport, .dport = out->dport, .proto = out->proto, .dir = NAT_DIR_EGRESS };
+	struct nat4_key rev = { .saddr = out->daddr, .daddr = cfg->snat_addr, .sport = out->dport, .proto = out->proto, .dir = NAT_DIR_INGRESS };
+	struct nat4_entry back = { .to_addr = out->saddr, .to_port = out->sport };
 	struct nat4_entry *known = bpf_map_lookup_elem(&snat4, &fwd);
-	if (known)
+	if (known) {
+		/* The LRU may have evicted the reply half alone: put it back, unless another
+		 * connection has taken the port since (BPF_NOEXIST). */
+		rev.dport = known->to_port;
+		bpf_map_update_elem(&snat4, &rev, &back, BPF_NOEXIST);
 		return known->to_port;
+	}
 
 	__u32 range = (__u32)cfg->port_max - cfg->port_min + 1;
 	if (cfg->port_max < cfg->port_min)
 		return 0;
 	__u32 candidate = tuple_hash(out->saddr, out->daddr, ((__u32)out->sport << 16) | out->dport, out->proto) % range;
-	struct nat4_key rev = { .saddr = out->daddr, .daddr = cfg->snat_addr, .sport = out->dport, .proto = out->proto, .dir = NAT_DIR_INGRESS };
-	struct nat4_entry back = { .to_addr = out->saddr, .to_port = out->sport };
 
 	for (int i = 0; i <= SNAT_COLLISION_RETRIES; i++) {
 		__be16 port = bpf_htons((__u16)(cfg->port_min + candidate));

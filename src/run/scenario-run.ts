@@ -14,6 +14,8 @@ import { readCapture, type CapturedPacket } from '../pcap/read.js';
 import type { Scenario } from '../scenario/types.js';
 import type { TypedValue } from '../typed/typed-value.js';
 import { compareOutput, type OutputMismatch } from './compare.js';
+import { clusterMapEntries } from '../k8s/scenario.js';
+import { parseIP } from '../env/addr.js';
 import { OutputSet } from './outputs.js';
 import { Pipeline, type Hop } from './pipeline.js';
 
@@ -89,6 +91,26 @@ export async function prepareScenario(scenario: Scenario, read: FileReader, spec
     runner.bed.program(binding.program); // names the programs there are when one is missing
     if (binding.device !== undefined && !env.deviceByName(0, binding.device)) {
       throw new ScenarioRunError(`programs: ${binding.program} is attached to device ${binding.device}, which environment.devices does not define`);
+    }
+  }
+  const present = new Set(runner.bed.maps.map((m) => m.name));
+  if (scenario.cluster) {
+    // The control plane's entries first; the scenario's own `maps:` may then add or override.
+    const text = new TextDecoder().decode(read(scenario.cluster.objects));
+    const { maps } = clusterMapEntries(text, scenario.cluster.node, scenario.cluster.objects);
+    for (const [name, entries] of Object.entries(maps)) {
+      if (!present.has(name)) continue; // the object does not use this map
+      const map = runner.bed.typedMap(name);
+      entries.forEach((entry, i) => {
+        const rc = map.set(entry.key as TypedValue, entry.value as TypedValue);
+        if (rc !== 0) throw new ScenarioRunError(`cluster: ${name}[${i}]: the map refused the entry (errno ${-rc})`);
+      });
+    }
+    // The node's own addresses, for programs that tell local addresses apart (bpf/kpr/sock_maps.h).
+    for (const address of scenario.cluster.node.addresses) {
+      const v6 = parseIP(address, 'cluster.node.addresses').family === 6;
+      const name = v6 ? 'lb6_node_addrs' : 'lb4_node_addrs';
+      if (present.has(name)) runner.bed.typedMap(name).set(address, { flags: 0 });
     }
   }
   for (const [name, entries] of Object.entries(scenario.maps ?? {})) {

@@ -1,6 +1,7 @@
 // The JSON Schema of scenario files (draft 2020-12 subset that ajv validates). It is the
 // format's documentation for editors too: `docs/scenario.schema.json` is this object, kept equal
 // by a test.
+import { clusterSpecSchema } from '../k8s/scenario.js';
 const typedValue = { description: 'A typed value: fields by BTF name, addresses as text, or hex bytes' };
 const metadata = {
   type: 'object',
@@ -45,6 +46,7 @@ export const SCENARIO_SCHEMA = {
     cpu: { type: 'integer', minimum: 0 },
     budget: { type: 'integer', minimum: 1 },
     environment: { type: 'object', description: 'Devices, routes, neighbours, rules, sockets, clock and seed (src/env/environment.ts EnvironmentSpec)' },
+    cluster: clusterSpecSchema,
     maps: {
       type: 'object',
       additionalProperties: {

@@ -2,6 +2,7 @@
 // the CLI (`bpfbed run --scenario`), the library and the playground. Paths inside it are
 // relative to the scenario file. See docs/scenario.md for the format with examples.
 import type { EnvironmentSpec } from '../env/environment.js';
+import type { ClusterSpec } from '../k8s/scenario.js';
 
 /** Where a program is attached. Names follow libbpf's section names. */
 export type AttachPoint = 'xdp' | 'tc/ingress' | 'tc/egress' | 'socket';
@@ -90,6 +91,11 @@ export interface Scenario {
   /** Instruction budget per program run. */
   budget?: number;
   environment?: EnvironmentSpec;
+  /**
+   * Kubernetes Services and EndpointSlices (ordinary YAML) and the node they are seen from: the
+   * control plane (src/k8s) turns them into the load-balancer map entries, written before `maps`.
+   */
+  cluster?: ClusterSpec;
   maps?: Record<string, MapEntrySpec[]>;
   input?: PacketInput;
   expect?: Expectations;

@@ -20,7 +20,7 @@ const count = Number(process.env.BPFBED_DIFF_COUNT ?? 10_000);
 describe.skipIf(!kernel.ok)('random programs run the same in bpfbed and in the kernel', () => {
   it(`${count} verifier-accepted programs of seed ${seed} end with the same registers, stack and memory`, async () => {
     const started = performance.now();
-    const report = await runDifferential({ seed, accepted: count });
+    const report = await runDifferential({ seed, count });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const top = [...report.rejections].sort((a, b) => b[1] - a[1]).slice(0, 8);
     console.log(

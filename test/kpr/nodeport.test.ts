@@ -3,8 +3,9 @@
 // packet-by-packet behaviours on the same node: SNAT ports, collisions, CT lifetimes and GC.
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/pcap/read.js';
-import { runScenario } from '../../src/run/scenario-run.js';
-import { checkIpv4Checksums, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/kpr/frames.js';
+import { prepareScenario, runScenario } from '../../src/run/scenario-run.js';
+import { Pipeline } from '../../src/run/pipeline.js';
+import { checkIpv4Checksums, ipv4Frame, TCP_ACK, TCP_FIN, TCP_SYN } from '../../src/kpr/frames.js';
 import { sweepConntrack } from '../../src/kpr/ct-gc.js';
 import { CT_DIR_FORWARD, CT_DIR_SERVICE, CT_F_CLOSING, CT_F_REMOTE, CT_F_SEEN_REPLY, NAT_DIR_EGRESS, NAT_DIR_INGRESS } from '../../src/kpr/layout.js';
 import { backendSlot, firstSnatPort } from '../../src/kpr/snat-port.js';
@@ -32,6 +33,22 @@ describe('NodePort to a backend on this node (kpr-local.yaml, real capture)', ()
     }
     expect(report.packets[0].hops[0].redirect).toMatchObject({ kind: 'redirect', ifindex: 3, device: 'lxc0' });
     expect(outputs.packets('stack').map((p) => view(p.data).dport)).toEqual([30053]); // no service: untouched
+  });
+});
+
+describe('the reply of a local backend (the same program on the pod device lxc0 too)', () => {
+  it('comes back from 10.0.0.2:30080, out of eth0 to the client, checksums valid', async () => {
+    const { scenario, read } = loadScenario('kpr-local.yaml');
+    scenario.programs.push({ program: 'nodeport_ingress', attach: 'tc/ingress', device: 'lxc0' });
+    const runner = await prepareScenario(scenario, read);
+    const pipeline = new Pipeline(runner, runner.bed.env, scenario.programs);
+    const syn = pipeline.process(toNodePort(), 'eth0', 'ingress');
+    expect(syn.output).toBe('lxc0');
+    const reply = ipv4Frame({ srcMac: MAC.pod, dstMac: MAC.lxc0, src: '10.244.0.5', dst: '10.0.0.1', sport: 8080, dport: 40000, proto: 'tcp', flags: TCP_SYN | TCP_ACK });
+    const back = pipeline.process(reply, 'lxc0', 'ingress');
+    expect(back.output).toBe('eth0');
+    expect(view(back.data!)).toEqual({ dstMac: MAC.client, srcMac: MAC.node, src: '10.0.0.2', sport: 30080, dst: '10.0.0.1', dport: 40000, ttl: 63 });
+    expect(checkIpv4Checksums(back.data!)).toEqual({ ip: true, l4: true });
   });
 });
 
@@ -190,7 +207,7 @@ describe('connection tracking lifetimes and the host-side GC sweep', () => {
 });
 
 describe('bpfbed run on the NodePort scenarios', () => {
-  it.each(['kpr-local.yaml', 'kpr-remote.yaml', 'kpr-second-client.yaml', 'kpr-no-backend.yaml'])('%s: exits 0, everything as the kernel produced it', async (name) => {
+  it.each(['kpr-local.yaml', 'kpr-remote.yaml', 'kpr-second-client.yaml', 'kpr-no-backend.yaml', 'kpr-edge.yaml'])('%s: exits 0, everything as the kernel produced it', async (name) => {
     const res = await runCli('run', '--scenario', `${SCENARIOS}/${name}`);
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
@@ -213,6 +230,17 @@ describe('bpfbed run on the NodePort scenarios', () => {
 });
 
 describe('edge cases', () => {
+  it('leaves what it cannot translate to the stack byte for byte, and carries a bad IPv4 checksum along (kpr-edge.yaml)', async () => {
+    const { report, outputs } = await run('kpr-edge.yaml');
+    expect(report.mismatches).toEqual([]);
+    const input = readCapture(loadScenario('kpr-edge.yaml').read('../kpr/pcap/edge.pcap')).packets;
+    expect(outputs.packets('stack').map((p) => p.packet)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const p of outputs.packets('stack')) expect([...p.data]).toEqual([...input[p.packet - 1].data]);
+    const bad = outputs.packets('eth0')[0].data;
+    expect(view(bad)).toMatchObject({ dst: '10.244.1.5', src: '10.0.0.2' });
+    expect(checkIpv4Checksums(bad)).toEqual({ ip: false, l4: true });
+  });
+
   it('a UDP datagram without checksum (0) leaves without one, the IP checksum still right', async () => {
     const node = await remoteNode();
     const frame = toNodePort({ proto: 'udp', sport: 40001 });

@@ -11,8 +11,8 @@ import { runBatchInKernel, type BatchResult } from './kbatch.js';
 export interface DifferentialOptions extends GeneratorOptions {
   seed: number;
   /** Stop once this many programs were accepted by the verifier and compared. */
-  accepted: number;
-  /** Give up after generating this many (default 3 × accepted + 1000). */
+  count: number;
+  /** Give up after generating this many (default 3 × count + 1000). */
   maxGenerated?: number;
   /** Programs per kernel batch (default 2000). */
   chunk?: number;
@@ -37,7 +37,9 @@ export interface Mismatch {
 export interface DifferentialTotals {
   seed: number;
   generated: number;
+  /** Accepted by the kernel's verifier (those past `count` in the last chunk included). */
   accepted: number;
+  /** Run in bpfbed and compared: the first `count` accepted. */
   compared: number;
   mismatches: number;
   /** The verifier's reasons for rejections (last meaningful log line) and how often each came. */
@@ -62,7 +64,7 @@ export function verifierReason(log: string): string {
 
 export async function runDifferential(opts: DifferentialOptions): Promise<DifferentialReport> {
   const chunk = opts.chunk ?? 2000;
-  const maxGenerated = opts.maxGenerated ?? 3 * opts.accepted + 1000;
+  const maxGenerated = opts.maxGenerated ?? 3 * opts.count + 1000;
   const keep = opts.keepMismatches ?? 20;
   const report: DifferentialReport = {
     seed: opts.seed,
@@ -78,9 +80,10 @@ export async function runDifferential(opts: DifferentialOptions): Promise<Differ
     mismatchList: [],
   };
   const bpfbed = new BpfbedRunner();
-  while (report.accepted < opts.accepted && report.generated < maxGenerated) {
+  let scheduled = 0; // accepted programs handed to bpfbed
+  while (scheduled < opts.count && report.generated < maxGenerated) {
     // Ask for what is still missing, plus a margin for the verifier's rejections.
-    const want = Math.min(chunk, maxGenerated - report.generated, Math.ceil((opts.accepted - report.accepted) * 1.15) + 10);
+    const want = Math.min(chunk, maxGenerated - report.generated, Math.ceil((opts.count - scheduled) * 1.15) + 10);
     const t0 = performance.now();
     const programs = Array.from({ length: want }, (_, k) => {
       const p = generateProgram(opts.seed, report.generated + k, opts);
@@ -102,8 +105,9 @@ export async function runDifferential(opts: DifferentialOptions): Promise<Differ
         }
         return;
       }
-      if (report.accepted >= opts.accepted) return; // enough: the margin is not compared
       report.accepted++;
+      if (scheduled >= opts.count) return; // enough: the margin is not compared
+      scheduled++;
       const p = programs[i];
       bpfbedWork = bpfbedWork.then(async () => {
         const tb = performance.now();
