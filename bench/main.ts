@@ -18,6 +18,7 @@ import { MAP_WORKLOADS, mapFill, MAPS_OBJECT, type MapWorkload } from './map-wor
 import { runNative } from './native.js';
 import { formatMapTable, formatTable, TARGET_INSN_PER_SEC, type MapWorkloadResult, type WorkloadResult } from './report.js';
 import { WORKLOADS, type Workload } from './workloads.js';
+import { benchPackets, formatPacketBench } from './packets/index.js';
 
 interface Args {
   json: boolean;
@@ -164,8 +165,8 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const workloads = args.only ? WORKLOADS.filter((w) => args.only!.includes(w.name)) : WORKLOADS;
   const mapWorkloads = args.only ? MAP_WORKLOADS.filter((w) => args.only!.includes(w.name)) : MAP_WORKLOADS;
-  if (workloads.length + mapWorkloads.length === 0) {
-    const names = [...WORKLOADS, ...MAP_WORKLOADS].map((w) => w.name).join(', ');
+  if (workloads.length + mapWorkloads.length === 0 && !args.only?.includes('packets')) {
+    const names = [...WORKLOADS, ...MAP_WORKLOADS].map((w) => w.name).concat('packets').join(', ');
     throw new Error(`--only matched no workload (have: ${names})`);
   }
   const log = (s: string): void => {
@@ -177,6 +178,9 @@ async function main(): Promise<void> {
   for (const workload of workloads) results.push(await benchWorkload(root, workload, args.timing, log));
   const mapResults: MapWorkloadResult[] = [];
   for (const workload of mapWorkloads) mapResults.push(await benchMapWorkload(root, workload, args.timing, log));
+  // The per-packet workload (issue 4): a tc program over a generated 100,000-packet capture,
+  // through the whole per-packet path, next to the kernel's JIT on the same packets.
+  const packetResults = args.only && !args.only.includes('packets') ? [] : await benchPackets({ minSeconds: args.timing.minSeconds, log, kernel: true });
   // Other work on the machine slows every column; say so rather than print quiet-looking numbers.
   const load = Math.max(loadBefore, loadavg()[0]);
   const busy = load > cpus().length * 0.75;
@@ -194,15 +198,20 @@ async function main(): Promise<void> {
       targetInsnPerSec: TARGET_INSN_PER_SEC,
       workloads: results,
       mapWorkloads: mapResults,
+      packetWorkloads: packetResults,
       kernelEngine: kernelJit(),
     };
     process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
   } else {
     const warning = busy ? '\nWARNING: the machine was busy during the run; the times are inflated and noisy.\n' : '';
-    const tables = [results.length ? formatTable(results) : '', mapResults.length ? formatMapTable(mapResults, kernelJit()) : ''].filter(Boolean);
+    const tables = [
+      results.length ? formatTable(results) : '',
+      mapResults.length ? formatMapTable(mapResults, kernelJit()) : '',
+      packetResults.length ? formatPacketBench(packetResults) : '',
+    ].filter(Boolean);
     process.stdout.write(`${machine}\n\n${tables.join('\n\n')}\n${warning}`);
   }
-  if ([...results, ...mapResults].some((r) => r.mismatches.length > 0)) process.exitCode = 1;
+  if ([...results, ...mapResults].some((r) => r.mismatches.length > 0) || packetResults.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
