@@ -239,15 +239,25 @@ function traceRecord(prog: i32, pc: i32, depth: i32): void {
 // ---- entry points ----
 
 /** Runs program `prog` from instruction 0 in frame 0. r1..r5 are already set by the host. */
+/** The byte uninitialised stack reads as (setStackFill); see run(). */
+let stackFill: u8 = 0xcc;
+
+export function setStackFill(value: i32): void {
+  stackFill = <u8>value;
+}
+
 export function run(prog: i32, traced: i32): i32 {
   faulted = 0;
   store<i32>(CTRL + A.CB_FAULT, 0);
   store<i32>(CTRL + A.CB_TAIL, -1);
   store<i32>(CTRL + A.CB_DEPTH, 0);
   store<u32>(CTRL + A.CB_TRACE_N, 0);
-  // The kernel does not clear the stack (the verifier forbids reading it uninitialised); we
-  // do, so that a run never depends on what an earlier run left behind.
-  memory.fill(STACKS, 0, A.STACK_FRAME_SIZE * A.MAX_FRAMES);
+  // The kernel does not clear the stack, and a program loaded by root may read stack bytes it
+  // never wrote (env->allow_uninit_stack in kernel/bpf/verifier.c): it gets whatever was there.
+  // We fill it with one poison byte every run, so that a run never depends on an earlier one
+  // and a program that reads uninitialised stack (a map key with unset padding) sees non-zero
+  // garbage here too, as it would in the kernel, instead of a zero that hides the bug.
+  memory.fill(STACKS, stackFill, A.STACK_FRAME_SIZE * A.MAX_FRAMES);
   setStackRegion(0);
   setReg(10 * 8, frameTop(0));
   return enter(prog, 0, 0, traced);

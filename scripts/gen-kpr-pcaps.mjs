@@ -10,6 +10,9 @@
 //                        retransmission: same tuple), 10.0.0.7:40000 (another client, same source
 //                        port), 10.0.0.1:40002
 //
+//   icmp-flow.pcap       a client's UDP datagram to 10.0.0.2:30081 from port 40003 (synthetic),
+//                        then the remote node's real ICMP port unreachable about the translated
+//                        datagram (icmp.pcap)
 //   edge.pcap            packets the datapath must not translate, each for the stack as it came:
 //                        a truncated TCP header, a VLAN-tagged SYN, GRE, an IPv4 header with
 //                        options, a first fragment, an ICMP echo; and a SYN whose IPv4 checksum
@@ -27,7 +30,8 @@ const dir = join(import.meta.dirname, '../fixtures/kpr/pcap');
 const load = (name) => readCapture(new Uint8Array(readFileSync(join(dir, name)))).packets;
 const client = load('client.pcap');
 const backend = load('backend.pcap');
-if (client.length !== 7 || backend.length !== 5) throw new Error(`expected 7 client and 5 backend packets, found ${client.length} and ${backend.length}: rerun scripts/gen-kpr-pcaps.sh`);
+const icmp = load('icmp.pcap');
+if (client.length !== 7 || backend.length !== 5 || icmp.length !== 1) throw new Error(`expected 7 client, 5 backend and 1 ICMP packets, found ${client.length}, ${backend.length}, ${icmp.length}: rerun scripts/gen-kpr-pcaps.sh`);
 
 // c1 SYN, b1 SYN-ACK, c2 ACK, c3 data, b2 ACK, b3 data, c4 ACK, c5 FIN, b4 FIN, c6 ACK, c7 UDP, b5 UDP
 const order = [['c', 0], ['b', 0], ['c', 1], ['c', 2], ['b', 1], ['b', 2], ['c', 3], ['c', 4], ['b', 3], ['c', 5], ['c', 6], ['b', 4]];
@@ -98,7 +102,11 @@ const badCsum = (() => {
   f[24] ^= 0xff;
   return f;
 })();
+const icmpFlow = new PcapWriter();
+icmpFlow.add(ipv4Frame({ srcMac: '02:00:00:00:0a:01', dstMac: '02:00:00:00:0b:01', src: '10.0.0.1', dst: '10.0.0.2', proto: 'udp', sport: 40003, dport: 30081, payload: new TextEncoder().encode('query') }), t0);
+icmpFlow.add(icmp[0].data, t0 + 1_000_000n);
+writeFileSync(join(dir, 'icmp-flow.pcap'), icmpFlow.bytes());
 const edge = new PcapWriter();
 [truncated, vlan, gre, options, fragment, echo, badCsum].forEach((f, n) => edge.add(f, t0 + BigInt(n) * 1_000_000n));
 writeFileSync(join(dir, 'edge.pcap'), edge.bytes());
-console.log(`wrote ${dir}/remote-flow.pcap (${order.length} packets), second-client.pcap (4 packets), edge.pcap (7 packets)`);
+console.log(`wrote ${dir}/remote-flow.pcap (${order.length} packets), second-client.pcap (4 packets), edge.pcap (7 packets), icmp-flow.pcap (2 packets)`);

@@ -15,6 +15,9 @@
 #              allocates for the two client tuples above (the first, hashed candidate; computed
 #              below exactly as tuple_hash() in bpf/kpr/nodeport.c does), so they are the replies
 #              the datapath will see.
+# icmp.pcap    what reaches the node's eth0 when a UDP datagram from 10.0.0.2 and the SNAT port
+#              of the client tuple 10.0.0.1:40003 -> 10.244.1.5:8081 finds no socket on the pod:
+#              node2's ICMP port unreachable, quoting it.
 #
 # Needs root, iproute2, tcpdump, ethtool and python3. Everything it creates is removed on exit.
 set -euo pipefail
@@ -53,7 +56,7 @@ ip -n "$node" neigh add 10.0.0.5 lladdr 02:00:00:00:0e:01 dev eth0
 ip -n "$node2" neigh add 10.0.0.2 lladdr 02:00:00:00:0b:01 dev eth0
 
 # The SNAT ports nodeport.c gives the client tuples (tuple_hash, range 32768-60999).
-read -r tcp_port udp_port < <(python3 - <<'PY'
+read -r tcp_port udp_port icmp_port < <(python3 - <<'PY'
 import socket, struct
 M = 0xffffffff
 def le32(ip): return struct.unpack('<I', socket.inet_aton(ip))[0]
@@ -68,10 +71,10 @@ def h(a, b, ports, seed):
     return x ^ (x >> 13)
 def port(sport, dport, proto):
     return 32768 + h(le32('10.0.0.1'), le32('10.244.1.5'), (le16(sport) << 16) | le16(dport), proto) % (60999 - 32768 + 1)
-print(port(40000, 8080, 6), port(40001, 8080, 17))
+print(port(40000, 8080, 6), port(40001, 8080, 17), port(40003, 8081, 17))
 PY
 )
-echo "SNAT ports: tcp $tcp_port, udp $udp_port"
+echo "SNAT ports: tcp $tcp_port, udp $udp_port, udp to a closed port $icmp_port"
 
 serve() { # ns addr tcp_port udp_port
   ip netns exec "$1" python3 - "$2" "$3" "$4" <<'PY' &
@@ -98,14 +101,14 @@ u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((src, int(usp))); u
 u.sendto(b"query", (dst, int(udp))); u.recvfrom(100)
 PY
 }
-capture() { # file filter: ingress on the node's eth0
-  ip netns exec "$node" tcpdump -i eth0 -Q in -U -w "$1.tmp" -s 256 "$2" 2>/dev/null &
+capture() { # file filter: ingress on the node's eth0 (-Z root: tcpdump writes the file as root)
+  ip netns exec "$node" tcpdump -Z root --immediate-mode -i eth0 -Q in -U -w "$1.tmp" -s 256 "$2" 2>/dev/null &
   dump_pid=$!
   pids+=($dump_pid)
   sleep 1
 }
 finish() { # file
-  sleep 0.5
+  sleep 1
   kill "$dump_pid"; wait "$dump_pid" 2>/dev/null || true
   mv "$1.tmp" "$1"
   echo "wrote $1: $(tcpdump -r "$1" 2>/dev/null | wc -l) packets"
@@ -124,3 +127,12 @@ sleep 0.5
 capture "$out/backend.pcap" 'ip and src host 10.244.1.5'
 talk "$node" 10.0.0.2 "$tcp_port" "$udp_port" 10.244.1.5 8080 8080
 finish "$out/backend.pcap"
+
+# 3. the remote node's ICMP error about a datagram to a port nothing listens on
+capture "$out/icmp.pcap" 'icmp and src host 10.244.1.5'
+ip netns exec "$node" python3 - "$icmp_port" <<'PY'
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("10.0.0.2", int(sys.argv[1])))
+u.sendto(b"query", ("10.244.1.5", 8081)); time.sleep(0.3)
+PY
+finish "$out/icmp.pcap"

@@ -52,11 +52,6 @@ int tc_fields(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-struct redir_neigh {
-	__u32 ip[4];
-	__u32 family;
-};
-
 SEC("tc")
 int tc_ops(struct __sk_buff *skb)
 {
@@ -102,7 +97,8 @@ int tc_ops(struct __sk_buff *skb)
 		rc = bpf_redirect_peer(arg, flags);
 		break;
 	case 12: {
-		struct redir_neigh nh = { .ip = { 0x0100000a }, .family = 2 };
+		/* the uapi layout: nh_family first, then the address (10.0.0.1) */
+		struct bpf_redir_neigh nh = { .nh_family = 2, .ipv4_nh = 0x0100000a };
 		if (flags & 1)
 			rc = bpf_redirect_neigh(arg, (void *)&nh, sizeof(nh), flags >> 1);
 		else

@@ -12,6 +12,8 @@
 //                             (bpf_redirect_neigh when the kernel has no neighbour yet);
 //   backend -> node:port      reverse SNAT (snat4), reverse DNAT (ct4 + lb4_reverse_nat),
 //   (or backend -> client)    bpf_fib_lookup towards the client, redirect;
+//   ICMP error about such a   the quoted packet and the error translated back the same way,
+//   translated packet         to the client;
 //   anything else             TC_ACT_OK, to the stack.
 //
 // A service without backends drops (TC_ACT_SHOT), as Cilium's DROP_NO_SERVICE does. Counters
@@ -405,6 +407,116 @@ static __always_inline int nodeport_reply(struct __sk_buff *skb, const struct tu
 	return fib_redirect(skb, &out, tot_len, 0);
 }
 
+/* ICMP errors (destination unreachable, time exceeded) about a packet this datapath translated
+ * towards a backend come back like replies: the quoted packet (RFC 792: the IP header and the
+ * first 8 bytes of its payload, the ports) is the translated one, backend-bound. Translate it
+ * back to what the client sent — src client:port, dst frontend — and send the error to the
+ * client, as Cilium's snat_v4_rev_nat / __lb4_rev_nat handle ICMP errors (the kernel's
+ * nf_nat_icmp_reply_translation is the same idea). Checksums: outer IP header; the quoted IP
+ * header; the quoted UDP checksum when there is one (a quoted TCP checksum lies beyond the 8
+ * bytes); and the ICMP checksum over all those changes (no pseudo header for ICMP). */
+#define ICMP_OFF L4_OFF
+#define ICMP_CSUM_OFF (ICMP_OFF + 2)
+#define IN_IP_OFF (ICMP_OFF + 8)
+#define IN_IP_CSUM_OFF (IN_IP_OFF + offsetof(struct iphdr, check))
+#define IN_IP_SRC_OFF (IN_IP_OFF + offsetof(struct iphdr, saddr))
+#define IN_IP_DST_OFF (IN_IP_OFF + offsetof(struct iphdr, daddr))
+#define IN_L4_OFF (IN_IP_OFF + sizeof(struct iphdr))
+#define IN_UDP_CSUM_OFF (IN_L4_OFF + offsetof(struct udphdr, check))
+
+/* Replaces a 16- or 32-bit field of the quoted packet, keeping the ICMP checksum right. */
+static __always_inline int icmp_inner_store(struct __sk_buff *skb, __u32 off, __u32 old, __u32 new, __u32 size)
+{
+	if (old == new)
+		return 0;
+	if (bpf_l4_csum_replace(skb, ICMP_CSUM_OFF, old, new, size))
+		return -1;
+	return bpf_skb_store_bytes(skb, off, &new, size, 0);
+}
+
+/* Replaces a quoted address: the quoted IP checksum, the quoted UDP checksum (pseudo header)
+ * and both of their changes in the ICMP checksum. */
+static __always_inline int icmp_inner_addr(struct __sk_buff *skb, __u32 off, __be32 old, __be32 new, int udp_csum)
+{
+	__sum16 before, after;
+	if (old == new)
+		return 0;
+	if (bpf_skb_load_bytes(skb, IN_IP_CSUM_OFF, &before, 2) || bpf_l3_csum_replace(skb, IN_IP_CSUM_OFF, old, new, 4) ||
+	    bpf_skb_load_bytes(skb, IN_IP_CSUM_OFF, &after, 2) || bpf_l4_csum_replace(skb, ICMP_CSUM_OFF, before, after, 2))
+		return -1;
+	if (udp_csum) {
+		if (bpf_skb_load_bytes(skb, IN_UDP_CSUM_OFF, &before, 2) ||
+		    bpf_l4_csum_replace(skb, IN_UDP_CSUM_OFF, old, new, BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | 4) ||
+		    bpf_skb_load_bytes(skb, IN_UDP_CSUM_OFF, &after, 2) || bpf_l4_csum_replace(skb, ICMP_CSUM_OFF, before, after, 2))
+			return -1;
+	}
+	return icmp_inner_store(skb, off, old, new, 4);
+}
+
+static __always_inline int icmp_inner_port(struct __sk_buff *skb, __u32 off, __be16 old, __be16 new, int udp_csum)
+{
+	__sum16 before, after;
+	if (old == new)
+		return 0;
+	if (udp_csum) {
+		if (bpf_skb_load_bytes(skb, IN_UDP_CSUM_OFF, &before, 2) ||
+		    bpf_l4_csum_replace(skb, IN_UDP_CSUM_OFF, old, new, BPF_F_MARK_MANGLED_0 | 2) ||
+		    bpf_skb_load_bytes(skb, IN_UDP_CSUM_OFF, &after, 2) || bpf_l4_csum_replace(skb, ICMP_CSUM_OFF, before, after, 2))
+			return -1;
+	}
+	return icmp_inner_store(skb, off, old, new, 2);
+}
+
+static __always_inline int nodeport_icmp_error(struct __sk_buff *skb, struct iphdr *ip, void *data_end)
+{
+	__u8 *icmp = (void *)(ip + 1);
+	struct iphdr *in = (void *)(icmp + 8);
+	struct udphdr *in_l4 = (void *)(in + 1);
+	if ((void *)(in_l4 + 1) > data_end)
+		return TC_ACT_OK;
+	if (icmp[0] != 3 && icmp[0] != 11) /* ICMP_DEST_UNREACH, ICMP_TIME_EXCEEDED */
+		return TC_ACT_OK;
+	if (in->ihl != 5 || (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+		return TC_ACT_OK;
+
+	/* The reply the quoted packet would have: backend -> whoever it was sent from. */
+	struct tuple4 r = { .saddr = in->daddr, .daddr = in->saddr, .sport = in_l4->dest, .dport = in_l4->source, .proto = in->protocol };
+	__be32 outer_src = ip->saddr, outer_dst = ip->daddr;
+	__u8 ttl = ip->ttl;
+	__u16 tot_len = bpf_ntohs(ip->tot_len);
+	int udp_csum = in->protocol == IPPROTO_UDP && in_l4->check != 0;
+
+	struct nat4_key nkey = { .saddr = r.saddr, .daddr = r.daddr, .sport = r.sport, .dport = r.dport, .proto = r.proto, .dir = NAT_DIR_INGRESS };
+	struct nat4_entry *nat = bpf_map_lookup_elem(&snat4, &nkey);
+	__be32 client = nat ? nat->to_addr : r.daddr;
+	__be16 client_port = nat ? nat->to_port : r.dport;
+	struct ct4_key fkey = { .saddr = client, .daddr = r.saddr, .sport = client_port, .dport = r.sport, .proto = r.proto, .dir = CT_DIR_FORWARD };
+	struct ct_entry *ct = bpf_map_lookup_elem(&ct4, &fkey);
+	if (!ct || ct->expires_ns <= bpf_ktime_get_ns() || ttl <= 1)
+		return TC_ACT_OK;
+	__u16 rev_index = ct->rev_nat_index;
+	struct lb4_reverse_nat *rnat = bpf_map_lookup_elem(&lb4_reverse_nat, &rev_index);
+	__be32 frontend = rnat && rnat->address ? rnat->address : ct->frontend_addr;
+	__be16 frontend_port = rnat ? rnat->port : ct->frontend_port;
+
+	/* the quoted packet: client:port -> frontend, as the client sent it */
+	if (icmp_inner_addr(skb, IN_IP_SRC_OFF, r.daddr, client, udp_csum) || icmp_inner_addr(skb, IN_IP_DST_OFF, r.saddr, frontend, udp_csum) ||
+	    icmp_inner_port(skb, IN_L4_OFF + offsetof(struct udphdr, source), r.dport, client_port, udp_csum) ||
+	    icmp_inner_port(skb, IN_L4_OFF + offsetof(struct udphdr, dest), r.sport, frontend_port, udp_csum))
+		return TC_ACT_SHOT;
+	/* the error itself: to the client; from the frontend when the backend sent it */
+	__be32 new_src = outer_src == r.saddr ? frontend : outer_src;
+	if (new_src != outer_src &&
+	    (bpf_l3_csum_replace(skb, IP_CSUM_OFF, outer_src, new_src, 4) || bpf_skb_store_bytes(skb, IP_SRC_OFF, &new_src, 4, 0)))
+		return TC_ACT_SHOT;
+	if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, outer_dst, client, 4) || bpf_skb_store_bytes(skb, IP_DST_OFF, &client, 4, 0) ||
+	    decrease_ttl(skb, ttl, IPPROTO_ICMP))
+		return TC_ACT_SHOT;
+	count(NP_REPLY);
+	struct tuple4 to_client = { .saddr = new_src, .daddr = client, .proto = IPPROTO_ICMP };
+	return fib_redirect(skb, &to_client, tot_len, 0);
+}
+
 SEC("tc")
 int nodeport_ingress(struct __sk_buff *skb)
 {
@@ -418,6 +530,12 @@ int nodeport_ingress(struct __sk_buff *skb)
 	/* Options and fragments go to the stack: the L4 header is not where we look, or not there. */
 	if (ip->ihl != 5 || (ip->frag_off & bpf_htons(0x3fff)))
 		goto pass;
+	if (ip->protocol == IPPROTO_ICMP) {
+		int verdict = nodeport_icmp_error(skb, ip, data_end);
+		if (verdict != TC_ACT_OK)
+			return verdict;
+		goto pass;
+	}
 	if (ip->protocol != IPPROTO_TCP && ip->protocol != IPPROTO_UDP)
 		goto pass;
 	struct udphdr *l4 = (void *)(ip + 1); /* TCP and UDP both start with the ports */

@@ -538,9 +538,11 @@ function redirectNeigh(host: PacketHelperHost, c: HelperCall): bigint {
   const rec: RedirectRecord = { kind: 'redirect_neigh', ifindex, flags: 0n, ingress: false };
   if (plen !== 0 && c.args[1] !== 0n) {
     const p = memArg(host.machine, 'redirect_neigh', 'params (r2)', c.args[1], 20, false);
+    // struct bpf_redir_neigh (include/uapi/linux/bpf.h): __u32 nh_family, then the union of
+    // __be32 ipv4_nh / __u32 ipv6_nh[4] at offset 4.
     const b = host.machine.bytes();
-    const family = b[p + 16] | (b[p + 17] << 8) | (b[p + 18] << 16) | (b[p + 19] << 24);
-    rec.nexthop = { family, address: family === 10 ? b.slice(p, p + 16) : b.slice(p, p + 4) };
+    const family = b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24);
+    rec.nexthop = { family, address: family === 10 ? b.slice(p + 4, p + 20) : b.slice(p + 4, p + 8) };
   }
   a.record.redirect = rec;
   return BigInt(TC_ACT.TC_ACT_REDIRECT);

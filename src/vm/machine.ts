@@ -142,6 +142,7 @@ interface WasmExports {
   resetCache(): void;
   run(prog: number, traced: number): number;
   callNested(prog: number, pc: number, traced: number): number;
+  setStackFill(value: number): void;
 }
 
 const FAULT_CODES: Record<number, FaultCode> = {
@@ -192,7 +193,13 @@ export class Machine {
   }
 
   /** Instantiates a fresh VM with its own memory. */
-  static async create(opts: { memoryPages?: number } = {}): Promise<Machine> {
+  /**
+   * `stackFill`: the byte stack memory holds at the start of every run (default 0xcc). The
+   * kernel leaves whatever was there, and root-loaded programs may read it; a non-zero poison
+   * makes a program that uses uninitialised stack (unset key padding) misbehave here as it
+   * would there. 0 gives a zeroed stack.
+   */
+  static async create(opts: { memoryPages?: number; stackFill?: number } = {}): Promise<Machine> {
     let machine: Machine | undefined;
     const imports = {
       env: {
@@ -207,6 +214,7 @@ export class Machine {
     const instance = await WebAssembly.instantiate(module, imports);
     machine = new Machine(instance);
     machine.init(opts.memoryPages ?? 0);
+    if (opts.stackFill !== undefined) machine.wasm.setStackFill(opts.stackFill & 0xff);
     return machine;
   }
 

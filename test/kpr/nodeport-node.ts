@@ -32,10 +32,11 @@ export interface TestNode {
   runner: Awaited<ReturnType<typeof prepareScenario>>;
 }
 
-/** The node of kpr-remote.yaml (optionally another object built from nodeport.c). */
-export async function remoteNode(object?: string): Promise<TestNode> {
+/** The node of kpr-remote.yaml (optionally another object built from nodeport.c, and a CPU count for num_possible_cpus()). */
+export async function remoteNode(object?: string, cpus?: number): Promise<TestNode> {
   const { scenario, read } = loadScenario('kpr-remote.yaml');
   if (object) scenario.object = object;
+  if (cpus) scenario.cpus = cpus;
   const runner = await prepareScenario(scenario, read);
   const env = runner.bed.env;
   const pipeline = new Pipeline(runner, env, scenario.programs);

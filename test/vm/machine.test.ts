@@ -100,11 +100,20 @@ describe('Machine memory', () => {
     expect(r.fault?.code).toBe('read_oob');
   });
 
-  it('a run starts with a clean stack whatever the previous run left', async () => {
+  it('a run starts with the same poisoned stack whatever the previous run left', async () => {
     const m = await Machine.create();
     const writer = m.loadProgram(ret({ opcode: 0x7a, dst: 10, src: 0, off: -8, imm: 42 }, mov64(0, 0)), { name: 'w', helpers: new Set() });
     const reader = m.loadProgram(ret(ldx(DW, 0, 10, -8)), { name: 'r', helpers: new Set() });
+    const fresh = m.run(reader).r0;
     m.run(writer);
+    expect(m.run(reader).r0).toBe(fresh);
+    // uninitialised stack is not zero, as it is not in the kernel (root may read it)
+    expect(fresh).toBe(0xccccccccccccccccn);
+  });
+
+  it('can zero the stack instead (stackFill: 0)', async () => {
+    const m = await Machine.create({ stackFill: 0 });
+    const reader = m.loadProgram(ret(ldx(DW, 0, 10, -8)), { name: 'r', helpers: new Set() });
     expect(m.run(reader).r0).toBe(0n);
   });
 });

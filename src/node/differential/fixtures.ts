@@ -14,6 +14,7 @@ export interface RegressionCase {
   description: string;
   /** Where the expected memory came from: always the kernel, named by its release. */
   expectedFrom: string;
+  /** Where the program came from (the generator may have changed since: `code` is authoritative). */
   seed: number;
   index: number;
   /** Raw 8-byte instruction slots, hex. */
@@ -27,7 +28,14 @@ export interface RegressionCase {
    * semantic to emulate): what bpfbed must produce instead, and why. Absent: bpfbed must
    * produce expectedMem exactly.
    */
-  kernelDeviation?: { reason: string; bpfbedExpectedMem: string; differsAt: string };
+  kernelDeviation?: {
+    reason: string;
+    /** False while the kernel bug is only suspected (bpfbed's answer recorded, awaiting analysis). */
+    confirmed: boolean;
+    bpfbedExpectedMem: string;
+    /** The locations (compareOutcomes' `where`) where the kernel's answer differs. */
+    differsAt: string;
+  };
   /** For readers; not used by the test. */
   disassembly: string[];
 }
