@@ -1,9 +1,10 @@
 // The kernel column of the map workloads: bench/kernel/maprun.c (libbpf) loads the object, fills
 // its maps with the same entries as bpfbed, and times the program with BPF_PROG_TEST_RUN and
 // `repeat`. Needs root, a C compiler and libbpf-dev; otherwise the column is n/a.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { buildCTool } from '../src/node/c-tool.js';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { kernelAvailable } from '../src/node/kernel.js';
 import type { TimingOptions } from './measure.js';
 import type { MapFillEntry } from './map-workloads.js';
@@ -27,20 +28,7 @@ export type KernelMapRun =
 
 /** Builds the tool when missing or older than its source (to a private name first: no half files). */
 export function buildMapRunner(root: string): string {
-  const source = join(root, TOOL_SOURCE);
-  const binary = join(root, TOOL_BINARY);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
-  mkdirSync(dirname(binary), { recursive: true });
-  const partial = `${binary}.${process.pid}.tmp`;
-  try {
-    execFileSync('cc', ['-O2', '-Wall', '-o', partial, source, '-lbpf'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(partial, binary);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`cannot build ${TOOL_SOURCE}: ${stderr || String(err)}`);
-  }
-  return binary;
+  return buildCTool(root, TOOL_SOURCE, TOOL_BINARY, 'map bench runner');
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -2,11 +2,11 @@
 // C tool tools/kernel/bpfbed-kexec.c (see its header for how a snippet is wrapped so that the
 // full 64-bit r0 and the memory come back). Node-only; needs root, a C compiler and libbpf-dev.
 // bpfbed itself never needs any of this: only tests and benchmarks use it, and skip without it.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { buildCTool, findRepoRoot } from './c-tool.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 export interface KernelRunOptions {
   /** Runs per BPF_PROG_TEST_RUN call; the kernel reports the mean time per run. Default 1. */
@@ -73,37 +73,12 @@ export interface KernelAvailability {
 const TOOL_SOURCE = 'tools/kernel/bpfbed-kexec.c';
 const TOOL_BINARY = 'build/kernel/bpfbed-kexec';
 
-/** The repository root: the nearest ancestor of this module holding the tool's C source. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, TOOL_SOURCE))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`kernel runner: cannot find ${TOOL_SOURCE} above this module`);
-    dir = parent;
-  }
-}
-
 /**
  * Builds build/kernel/bpfbed-kexec when it is missing or older than its source, and returns its
  * path. Compiles to a private name first so that concurrent test workers never see a half file.
  */
 export function buildKernelTool(): string {
-  const root = repoRoot();
-  const source = join(root, TOOL_SOURCE);
-  const binary = join(root, TOOL_BINARY);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
-  mkdirSync(dirname(binary), { recursive: true });
-  const partial = `${binary}.${process.pid}.tmp`;
-  try {
-    execFileSync('cc', ['-O2', '-Wall', '-o', partial, source, '-lbpf'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(partial, binary);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`kernel runner: cannot build ${TOOL_SOURCE}: ${stderr || String(err)}`);
-  }
-  return binary;
+  return buildCTool(findRepoRoot(TOOL_SOURCE), TOOL_SOURCE, TOOL_BINARY, 'kernel runner');
 }
 
 let availability: KernelAvailability | undefined;

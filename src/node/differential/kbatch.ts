@@ -1,11 +1,9 @@
 // Drives tools/kernel/bpfbed-kbatch.c: many raw programs verified and test-run in one process,
 // one JSON line back per program. Node-only, needs root (see src/node/kernel.ts for the
 // single-program runner and kernelAvailable()).
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { buildCTool, findRepoRoot } from '../c-tool.js';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 
 const TOOL_SOURCE = 'tools/kernel/bpfbed-kbatch.c';
 const TOOL_BINARY = 'build/kernel/bpfbed-kbatch';
@@ -20,34 +18,9 @@ export type BatchResult =
   | { accepted: false; errno: number; verifierLog: string }
   | { accepted: false; error: string };
 
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, TOOL_SOURCE))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`kernel batch runner: cannot find ${TOOL_SOURCE} above this module`);
-    dir = parent;
-  }
-}
-
 /** Builds build/kernel/bpfbed-kbatch when missing or older than its source; returns its path. */
 export function buildBatchTool(): string {
-  const root = repoRoot();
-  const source = join(root, TOOL_SOURCE);
-  const binary = join(root, TOOL_BINARY);
-  if (existsSync(binary) && statSync(binary).mtimeMs >= statSync(source).mtimeMs) return binary;
-  mkdirSync(dirname(binary), { recursive: true });
-  // A private name first, so that a concurrent build never exposes a half-written file.
-  const partial = `${binary}.${process.pid}.tmp`;
-  try {
-    execFileSync('cc', ['-O2', '-Wall', '-o', partial, source, '-lbpf'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    renameSync(partial, binary);
-  } catch (err) {
-    rmSync(partial, { force: true });
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new Error(`kernel batch runner: cannot build ${TOOL_SOURCE}: ${stderr || String(err)}`);
-  }
-  return binary;
+  return buildCTool(findRepoRoot(TOOL_SOURCE), TOOL_SOURCE, TOOL_BINARY, 'kernel batch runner');
 }
 
 /** The stdin records of bpfbed-kbatch: u32 code length, u32 memory length (LE), code, memory. */
