@@ -20,7 +20,18 @@ describe('bpfbed example (npm start)', () => {
     expect(bss.firstValue).toBe('2c 00 00 00 00 00 00 00'); // 22 packets x 2 programs = 44
     // the tc DNAT scenario matches its kernel-produced outputs; the socket LB shows the VIP
     expect(report.dnat).toMatchObject({ ok: true, outputs: [{ name: 'eth1', packets: 6 }, { name: 'stack', packets: 16 }] });
-    expect(report.sockets.join('\n')).toMatch(/from 10\.96\.0\.10:53[\s\S]*getpeername says 10\.96\.0\.20:80/);
+    // the kube-proxy replacement: NodePort scenarios reproduce the kernel's outputs, and the
+    // socket datapath filled from the bundled cluster shows the application only VIPs
+    expect(report.nodeport.map((n: { scenario: string; ok: boolean }) => [n.scenario, n.ok])).toEqual([
+      ['fixtures/scenarios/kpr-local.yaml', true],
+      ['fixtures/scenarios/kpr-remote.yaml', true],
+      ['fixtures/scenarios/kpr-no-backend.yaml', true],
+    ]);
+    const remoteSyn = report.nodeport[1].packets[0];
+    expect(remoteSyn).toMatchObject({ verdict: 'TC_ACT_REDIRECT', output: 'eth0' });
+    expect(remoteSyn.changes).toEqual(expect.arrayContaining(['ip.src 10.0.0.1 -> 10.0.0.2', 'ip.dst 10.0.0.2 -> 10.244.1.5']));
+    expect(report.sockets.join('\n')).toMatch(/from 10\.96\.0\.10:53[\s\S]*getpeername says 10\.96\.100\.20:80/);
+    expect(report.frontends.length).toBeGreaterThan(5);
   });
 
   it('prints a readable table', async () => {

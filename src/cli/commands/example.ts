@@ -12,6 +12,10 @@ import { CtxRunner } from '../../ctx/runner.js';
 import { parseScenario } from '../../scenario/parse.js';
 import { runScenario } from '../../run/scenario-run.js';
 import { formatEndpoint, SocketHost } from '../../sockets/socket-host.js';
+import { parseClusterYaml } from '../../k8s/objects.js';
+import { applyToTestbed, buildLbMaps } from '../../k8s/lb-maps.js';
+import { describePlan } from '../../k8s/describe.js';
+import type { RunReport } from '../../run/scenario-run.js';
 import { dirname } from 'node:path';
 import { hex64 } from '../io.js';
 import { packageRoot } from '../paths.js';
@@ -19,7 +23,11 @@ import { formatTable } from '../table.js';
 
 const OBJECT = 'fixtures/obj/examples/packet_summary.o';
 const DNAT_SCENARIO = 'fixtures/scenarios/dnat.yaml';
-const SOCK_LB = 'fixtures/obj/examples/sock_lb.o';
+/** The kube-proxy replacement datapath (bpf/kpr) on its bundled scenarios and cluster. */
+const NODEPORT_SCENARIOS = ['fixtures/scenarios/kpr-local.yaml', 'fixtures/scenarios/kpr-remote.yaml', 'fixtures/scenarios/kpr-no-backend.yaml'];
+const SOCK_LB = 'fixtures/obj/kpr/sock.o';
+const CLUSTER = 'fixtures/k8s/cluster.yaml';
+const NODE = 'fixtures/k8s/node-1.json';
 const CAPTURE = 'fixtures/examples/packets.pcap';
 /** struct packet in bpf/examples/packet_summary.c: __u32 len; __u8 bytes[128]. */
 const PACKET_BYTES = 128;
@@ -82,13 +90,22 @@ async function runExample(opts: { json?: boolean }): Promise<number> {
   const scenarioPath = join(root, DNAT_SCENARIO);
   const scenario = parseScenario(readFileSync(scenarioPath, 'utf8'), DNAT_SCENARIO);
   const { report } = await runScenario(scenario, (p) => new Uint8Array(readFileSync(join(dirname(scenarioPath), p))));
-  // 3. Socket-level service translation: what an application sees on its sockets.
-  const flows = await socketLbFlows(root);
+  // 3. The kube-proxy replacement: NodePort on tc ingress, on real captures, and ClusterIP at the
+  //    socket level with the maps filled from Kubernetes objects by the control plane.
+  const nodeport: { scenario: string; description?: string; report: RunReport }[] = [];
+  for (const file of NODEPORT_SCENARIOS) {
+    const path = join(root, file);
+    const s = parseScenario(readFileSync(path, 'utf8'), file);
+    const run = await runScenario(s, (p) => new Uint8Array(readFileSync(join(dirname(path), p))));
+    nodeport.push({ scenario: file, description: s.description, report: run.report });
+  }
+  const { flows, frontends } = await socketLbFlows(root);
 
-  const failed = faults > 0 || capture.error !== undefined || !report.ok;
+  const failed = faults > 0 || capture.error !== undefined || !report.ok || nodeport.some((n) => !n.report.ok);
   if (opts.json) {
     const dnat = { scenario: DNAT_SCENARIO, ok: report.ok, outputs: report.outputs, mismatches: report.mismatches };
-    console.log(JSON.stringify({ object: OBJECT, capture: CAPTURE, packets: rows, maps: counters, dnat, sockets: flows }, null, 2));
+    const np = nodeport.map((n) => ({ scenario: n.scenario, ok: n.report.ok, outputs: n.report.outputs, packets: n.report.packets.map((p) => ({ packet: p.packet, input: p.input, verdict: p.verdict, output: p.output, changes: p.changes })) }));
+    console.log(JSON.stringify({ object: OBJECT, capture: CAPTURE, packets: rows, maps: counters, dnat, nodeport: np, sockets: flows, frontends }, null, 2));
     return failed ? 1 : 0;
   }
   console.log(`\n${DNAT_SCENARIO}: ${scenario.description}`);
@@ -96,32 +113,46 @@ async function runExample(opts: { json?: boolean }): Promise<number> {
     console.log(`  packet ${String(p.packet).padStart(2)}  ${p.verdict.padEnd(16)} -> ${p.output.padEnd(5)} ${p.changes.filter((c) => !c.includes('checksum')).join(', ')}`);
   }
   console.log(`  ${report.outputs.map((o) => `${o.name}: ${o.packets} packets`).join(', ')}; ${report.ok ? 'matches what the kernel produced' : `${report.mismatches.length} mismatches`}`);
-  console.log(`\n${SOCK_LB}: socket-level ClusterIP (cgroup hooks, no per-packet NAT)`);
+  for (const n of nodeport) {
+    console.log(`\n${n.scenario}: ${n.description}`);
+    for (const p of n.report.packets) {
+      const changes = p.changes.filter((c) => !c.includes('checksum') && !c.startsWith('eth.')).join(', ');
+      console.log(`  ${String(p.packet).padStart(2)}  ${p.input}\n      ${p.verdict} -> ${p.output}${p.reason ? ` (${p.reason})` : ''}${changes ? `: ${changes}` : ''}`);
+    }
+    console.log(`  ${n.report.ok ? 'matches what the kernel produced' : `${n.report.mismatches.length} mismatches`}`);
+  }
+  console.log(`\n${SOCK_LB}: socket-level ClusterIP (cgroup hooks, no per-packet NAT), maps from ${CLUSTER}`);
+  for (const line of frontends.slice(0, 6)) console.log(`  ${line}`);
+  if (frontends.length > 6) console.log(`  ... ${frontends.length - 6} more frontends`);
   for (const line of flows) console.log(`  ${line}`);
   return failed ? 1 : 0;
 }
 
-/** A UDP query and a TCP connection to service VIPs, told from the application's side. */
-async function socketLbFlows(root: string): Promise<string[]> {
+/**
+ * The control plane fills the socket datapath's maps from the bundled cluster; then a DNS query
+ * and a TCP connection to ClusterIPs, told from the application's side.
+ */
+async function socketLbFlows(root: string): Promise<{ flows: string[]; frontends: string[] }> {
   const runner = await CtxRunner.fromObject(new Uint8Array(readFileSync(join(root, SOCK_LB))), {
-    name: 'sock_lb.o',
-    environment: { devices: [{ name: 'eth0', ifindex: 2, addrs: ['10.0.0.7/24'] }] },
+    name: 'sock.o',
+    environment: { devices: [{ name: 'eth0', ifindex: 2, addrs: ['192.168.1.10/24'] }], seed: 1 },
   });
-  const services = runner.bed.typedMap('services');
-  services.set({ vip: '10.96.0.10', port: 53 }, { backend: '10.0.1.5', backend_port: 53 });
-  services.set({ vip: '10.96.0.20', port: 80 }, { backend: '10.0.1.6', backend_port: 8080 });
+  const node = JSON.parse(readFileSync(join(root, NODE), 'utf8'));
+  const plan = buildLbMaps(parseClusterYaml(readFileSync(join(root, CLUSTER), 'utf8'), CLUSTER), node);
+  applyToTestbed(runner.bed, plan.entries);
   const host = new SocketHost(runner);
   const udp = host.socket('udp');
   const sent = udp.sendmsg(new TextEncoder().encode('query'), '10.96.0.10:53');
   udp.deliver(formatEndpoint(sent.value!.to), new TextEncoder().encode('answer'));
   const reply = udp.recvmsg();
   const tcp = host.socket('tcp');
-  tcp.connect('10.96.0.20:80');
-  return [
-    `udp sendto 10.96.0.10:53   -> sent to ${formatEndpoint(sent.value!.to)} (sendmsg4 rewrote it)`,
-    `udp recvfrom               <- from ${formatEndpoint(reply.value!.from)} (recvmsg4 restored the VIP; the backend was ${formatEndpoint(sent.value!.to)})`,
-    `tcp connect 10.96.0.20:80  -> connected to ${formatEndpoint(tcp.peer!)}; getpeername says ${formatEndpoint(tcp.getpeername().value!)}`,
+  tcp.connect('10.96.100.20:80');
+  const flows = [
+    `udp sendto 10.96.0.10:53    -> sent to ${formatEndpoint(sent.value!.to)} (sendmsg4 chose a kube-dns backend)`,
+    `udp recvfrom                <- from ${formatEndpoint(reply.value!.from)} (recvmsg4 restored the VIP)`,
+    `tcp connect 10.96.100.20:80 -> connected to ${formatEndpoint(tcp.peer!)}; getpeername says ${formatEndpoint(tcp.getpeername().value!)}`,
   ];
+  return { flows, frontends: describePlan(plan) };
 }
 
 function ipv4ChecksumField(frame: Uint8Array): string | undefined {
