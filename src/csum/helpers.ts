@@ -61,11 +61,11 @@ export function csumDiff(from: Uint8Array, to: Uint8Array, seed: number): number
 }
 
 /** Where the helper checks fail (mirrors bpf_try_make_writable and the offset checks). */
-function checkOffset(pkt: Uint8Array, offset: number): number {
+function checkOffset(pktLen: number, offset: number): number {
   // filter.c: `offset > 0xffff || offset & 1` -> -EFAULT, then bpf_try_make_writable(skb,
   // offset + 2) fails past the packet's end -> -EFAULT.
   if (offset > 0xffff || offset & 1) return -EFAULT;
-  if (offset + 2 > pkt.length) return -EFAULT;
+  if (offset + 2 > pktLen) return -EFAULT;
   return 0;
 }
 
@@ -96,21 +96,38 @@ export function l3CsumReplace(
   to: number | bigint,
   flags: number | bigint,
 ): number {
+  return l3CsumReplaceIn(pkt, 0, pkt.length, offset, from, to, flags);
+}
+
+/**
+ * l3CsumReplace on a packet of `pktLen` bytes starting at `pktStart` inside `mem` (the VM's
+ * memory: the helpers update the packet in place, without a view or a copy per call).
+ */
+export function l3CsumReplaceIn(
+  mem: Uint8Array,
+  pktStart: number,
+  pktLen: number,
+  offset: number,
+  from: number | bigint,
+  to: number | bigint,
+  flags: number | bigint,
+): number {
   const f = flags32(flags);
   if (f < 0 || (f & ~BPF_F_HDR_FIELD_MASK) !== 0) return -EINVAL;
-  const bad = checkOffset(pkt, offset);
+  const bad = checkOffset(pktLen, offset);
   if (bad) return bad;
-  const sum = readSum16(pkt, offset);
+  const at = pktStart + offset;
+  const sum = readSum16(mem, at);
   switch (f & BPF_F_HDR_FIELD_MASK) {
     case 0:
       if (!isZero(from)) return -EINVAL;
-      writeSum16(pkt, offset, csumReplaceByDiff(sum, low32(to)));
+      writeSum16(mem, at, csumReplaceByDiff(sum, low32(to)));
       return 0;
     case 2:
-      writeSum16(pkt, offset, csumReplace2(sum, low32(from) & 0xffff, low32(to) & 0xffff));
+      writeSum16(mem, at, csumReplace2(sum, low32(from) & 0xffff, low32(to) & 0xffff));
       return 0;
     case 4:
-      writeSum16(pkt, offset, csumReplace4(sum, low32(from), low32(to)));
+      writeSum16(mem, at, csumReplace4(sum, low32(from), low32(to)));
       return 0;
     default:
       return -EINVAL;
@@ -133,16 +150,31 @@ export function l4CsumReplace(
   flags: number | bigint,
   skb: SkbCsumState = { ipSummed: 'none', csum: 0 },
 ): number {
+  return l4CsumReplaceIn(pkt, 0, pkt.length, offset, from, to, flags, skb);
+}
+
+/** l4CsumReplace on a packet inside `mem` (see l3CsumReplaceIn). */
+export function l4CsumReplaceIn(
+  mem: Uint8Array,
+  pktStart: number,
+  pktLen: number,
+  offset: number,
+  from: number | bigint,
+  to: number | bigint,
+  flags: number | bigint,
+  skb: SkbCsumState,
+): number {
   const flagBits = flags32(flags);
   const allowed = BPF_F_MARK_MANGLED_0 | BPF_F_MARK_ENFORCE | BPF_F_PSEUDO_HDR | BPF_F_HDR_FIELD_MASK | BPF_F_IPV6;
   if (flagBits < 0 || (flagBits & ~allowed) !== 0) return -EINVAL;
-  const bad = checkOffset(pkt, offset);
+  const bad = checkOffset(pktLen, offset);
   if (bad) return bad;
+  const at = pktStart + offset;
   const isPseudo = (flagBits & BPF_F_PSEUDO_HDR) !== 0;
   const isMmzero = (flagBits & BPF_F_MARK_MANGLED_0) !== 0;
   const doMforce = (flagBits & BPF_F_MARK_ENFORCE) !== 0;
   const isIpv6 = (flagBits & BPF_F_IPV6) !== 0;
-  const sum = readSum16(pkt, offset);
+  const sum = readSum16(mem, at);
   if (isMmzero && !doMforce && sum === 0) return 0;
 
   let next: number;
@@ -163,7 +195,7 @@ export function l4CsumReplace(
       return -EINVAL;
   }
   if (isMmzero && next === 0) next = CSUM_MANGLED_0;
-  writeSum16(pkt, offset, next);
+  writeSum16(mem, at, next);
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // and socket address helpers registered, and one call per packet (or socket operation) that lays
 // out the context, runs, and reads back the verdict, the packet, the fields the program wrote,
 // and what the helpers recorded (redirects, clones, bpf_set_retval).
-import { packetHelpers, type ActiveRun, type CloneRecord, type PacketHelperHost, type PacketRunRecord, type RedirectRecord } from '../helpers/packet-helpers.js';
+import { fastPacketHelpers, packetHelpers, type ActiveRun, type CloneRecord, type PacketHelperHost, type PacketRunRecord, type RedirectRecord } from '../helpers/packet-helpers.js';
 import { sockAddrHelpers } from '../helpers/sock-addr-helpers.js';
 import type { ObjectSpec } from '../loader/spec.js';
 import { loadObject } from '../loader/object.js';
@@ -90,7 +90,8 @@ export class CtxRunner implements PacketHelperHost {
 
   static async create(spec: ObjectSpec, opts: CtxRunnerOptions = {}): Promise<CtxRunner> {
     const runner = new CtxRunner(opts);
-    const helpers = new Map<number, HostHelper>([...packetHelpers(runner), ...sockAddrHelpers(runner), ...(opts.helpers ?? [])]);
+    const packet = packetHelpers(runner);
+    const helpers = new Map<number, HostHelper>([...packet, ...sockAddrHelpers(runner), ...(opts.helpers ?? [])]);
     runner.bed = await Testbed.create(spec, {
       ...opts,
       helpers,
@@ -104,6 +105,11 @@ export class CtxRunner implements PacketHelperHost {
         if (runner.current) runner.current.record.assignedSocket = id;
       },
     });
+    // The helpers most packets call, on the Machine's fast path (same semantics, no HelperCall
+    // and fewer BigInts per call), unless the caller replaced them.
+    for (const [id, fn] of fastPacketHelpers(runner)) {
+      if (helpers.get(id) === packet.get(id)) runner.machine.setFastHelper(id, fn);
+    }
     return runner;
   }
 

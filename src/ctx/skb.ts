@@ -173,23 +173,33 @@ const be16 = (b: Uint8Array, o: number): number => (b[o] << 8) | b[o + 1];
  */
 export function ethTypeTrans(
   frame: Uint8Array,
-  deviceMac: Uint8Array = new Uint8Array(6),
-  deviceBroadcast: Uint8Array = new Uint8Array(6),
+  deviceMac: Uint8Array = ZERO_MAC,
+  deviceBroadcast: Uint8Array = ZERO_MAC,
 ): { pktType: number; protocol: number } {
   if (frame.length < ETH_HLEN) throw new RangeError(`ethTypeTrans: a frame of ${frame.length} bytes has no Ethernet header`);
-  let pktType = PACKET_HOST;
+  return { pktType: ethPktType(frame, deviceMac, deviceBroadcast), protocol: ethProtocol(frame) };
+}
+
+/** The loopback device's MAC and broadcast address (only ever read). */
+const ZERO_MAC = new Uint8Array(6);
+const BROADCAST_MAC = new Uint8Array(6).fill(0xff);
+
+/** eth_type_trans's skb->pkt_type (the caller checks the frame holds an Ethernet header). */
+function ethPktType(frame: Uint8Array, deviceMac: Uint8Array, deviceBroadcast: Uint8Array): number {
   let same = true;
   for (let i = 0; i < 6; i++) if (frame[i] !== deviceMac[i]) same = false;
-  if (!same) {
-    if (frame[0] & 1) pktType = frame.subarray(0, 6).every((b, i) => b === deviceBroadcast[i]) ? PACKET_BROADCAST : PACKET_MULTICAST;
-    else pktType = PACKET_OTHERHOST;
-  }
+  if (same) return PACKET_HOST;
+  if (!(frame[0] & 1)) return PACKET_OTHERHOST;
+  for (let i = 0; i < 6; i++) if (frame[i] !== deviceBroadcast[i]) return PACKET_MULTICAST;
+  return PACKET_BROADCAST;
+}
+
+/** eth_type_trans's skb->protocol. */
+function ethProtocol(frame: Uint8Array): number {
   const proto = be16(frame, 12);
-  let protocol: number;
   // eth_proto_is_802_3: >= ETH_P_802_3_MIN (0x600) is an ethertype; else 802.3 raw or 802.2.
-  if (proto >= 0x600) protocol = proto;
-  else protocol = frame.length >= 16 && be16(frame, 14) === 0xffff ? ETH_P_802_3 : ETH_P_802_2;
-  return { pktType, protocol };
+  if (proto >= 0x600) return proto;
+  return frame.length >= 16 && be16(frame, 14) === 0xffff ? ETH_P_802_3 : ETH_P_802_2;
 }
 
 export interface SkbStateInit extends Partial<Omit<SkbState, 'data'>> {
@@ -204,16 +214,17 @@ export interface SkbStateInit extends Partial<Omit<SkbState, 'data'>> {
  * (net/bpf/test_run.c bpf_prog_test_run_skb): the loopback device (ifindex 1), skb_iif 0,
  * protocol and pkt_type from eth_type_trans, wire_len = len, everything else zero.
  */
-export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = {}): SkbState {
-  const { deviceMac, deviceBroadcast, ...rest } = init;
-  const broadcast = deviceBroadcast ?? (deviceMac ? new Uint8Array(6).fill(0xff) : new Uint8Array(6));
-  const trans = ethTypeTrans(frame, deviceMac, broadcast);
-  return {
+export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = NO_INIT): SkbState {
+  if (frame.length < ETH_HLEN) throw new RangeError(`ethTypeTrans: a frame of ${frame.length} bytes has no Ethernet header`);
+  const deviceMac = init.deviceMac ?? ZERO_MAC;
+  const broadcast = init.deviceBroadcast ?? (init.deviceMac ? BROADCAST_MAC : ZERO_MAC);
+  // A literal rather than a spread of `init` over the defaults: this runs for every packet.
+  const state: SkbState = {
     data: frame.slice(),
     meta: new Uint8Array(0),
     networkOffset: ETH_HLEN,
-    protocol: trans.protocol,
-    pktType: trans.pktType,
+    protocol: ethProtocol(frame),
+    pktType: ethPktType(frame, deviceMac, broadcast),
     mark: 0,
     priority: 0,
     ifindex: 1,
@@ -235,9 +246,17 @@ export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = {}): SkbSta
     direction: 'ingress',
     csum: { ipSummed: 'none', csum: 0 },
     encapsulation: false,
-    ...rest,
   };
+  // What the spread `{ ...defaults, ...rest }` did: every own key of init but the device's
+  // addresses overrides the default (an explicit undefined included).
+  const keys = Object.keys(init);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (k !== 'deviceMac' && k !== 'deviceBroadcast') (state as unknown as Record<string, unknown>)[k] = (init as Record<string, unknown>)[k];
+  }
+  return state;
 }
+const NO_INIT: SkbStateInit = Object.freeze({});
 
 /**
  * An skb for a packet without link-layer header (raw IPv4/IPv6, e.g. from a tun device or a
@@ -284,7 +303,7 @@ function cloneSkbFields(s: SkbState): SkbState {
     gsoSize: s.gsoSize,
     direction: s.direction,
     encapsulation: s.encapsulation,
-    cb: [...s.cb],
+    cb: s.cb.slice(),
     pulledMac: s.pulledMac?.slice(),
     vlan: s.vlan && { ...s.vlan },
     csum: { ...s.csum },
@@ -391,11 +410,28 @@ export class SkbRun {
   readonly ctxOffset: number;
   readonly ctxRegion: number;
   readonly buffer: PacketBuffer;
-  /** The state as helpers keep it during the run (data bytes live in `buffer`). */
-  state!: SkbState;
+  /** r1 for the program (the context never moves). */
+  readonly ctxAddress: bigint;
   private readonly skOffset: number;
   private readonly skRegion: number;
   private readonly headroom: number;
+  /**
+   * The state as helpers keep it during the run (data bytes live in `buffer`). collect() hands
+   * this object out instead of copying it; `handedOut` makes the next access take a copy, so
+   * what collect() returned never changes afterwards.
+   */
+  private current!: SkbState;
+  private handedOut = false;
+  /** A DataView over the machine's memory, remade only when the memory grows. */
+  private view: DataView | undefined;
+  private viewOf: Uint8Array | undefined;
+  /** Whether the bpf_sock block holds a socket (else it is all zeros, as alloc left it). */
+  private skWritten = false;
+  /**
+   * The pointer fields as last given to the machine (setPointerField rewrites the context's
+   * shadow table; most packets leave them where the previous one had them).
+   */
+  private readonly pointers: (bigint | undefined)[] = [undefined, undefined, undefined, undefined];
 
   constructor(
     readonly machine: Machine,
@@ -415,6 +451,7 @@ export class SkbRun {
     });
     this.ctxOffset = machine.alloc(SK_BUFF_SIZE, 8);
     this.ctxRegion = machine.addCtxRegion(this.ctxOffset, SK_BUFF_SIZE, '__sk_buff', skbAccessTable(kind));
+    this.ctxAddress = machine.toVirtual(this.ctxOffset);
     // skb->sk: a struct bpf_sock the program may read (PTR_TO_SOCK_COMMON_OR_NULL), NULL without a socket.
     this.skOffset = machine.alloc(BPF_SOCK_SIZE, 8);
     this.skRegion = machine.addRegion(this.skOffset, BPF_SOCK_SIZE, { kind: 'mem', name: 'bpf_sock of skb->sk', read: true, write: false });
@@ -422,15 +459,32 @@ export class SkbRun {
     this.load(input, false);
   }
 
+  get state(): SkbState {
+    if (this.handedOut) {
+      const s = this.current;
+      this.current = cloneSkbFields(s);
+      this.current.data = s.data.slice();
+      this.current.meta = s.meta.slice();
+      this.handedOut = false;
+    }
+    return this.current;
+  }
+  set state(s: SkbState) {
+    this.current = s;
+    this.handedOut = false;
+  }
+
   /** Prepares the next run on this layout (reusing its memory and regions). */
   load(input: SkbState, resetBuffer = true): void {
     if (!Array.isArray(input.cb) || input.cb.length > 5) throw new RangeError('skb state: cb must hold at most 5 u32 values');
     this.state = cloneSkbFields(input);
-    const b = this.machine.bytes();
-    b.fill(0, this.ctxOffset, this.ctxOffset + SK_BUFF_SIZE);
-    b.fill(0, this.skOffset, this.skOffset + BPF_SOCK_SIZE);
+    // The context is not zeroed first: writeAllFields and refresh write every field a program
+    // may read, and the rest (pointer fields, family..local_port, flow_keys, padding) can be
+    // neither read nor written through the access table, so it keeps the zeros alloc gave it.
+    if (this.skWritten) this.machine.bytes().fill(0, this.skOffset, this.skOffset + BPF_SOCK_SIZE);
+    this.skWritten = input.sk !== undefined;
     if (input.sk) writeBpfSock(this.dv(), this.skOffset, input.sk);
-    this.machine.setPointerField(this.ctxRegion, SKB.sk, input.sk ? this.machine.toVirtual(this.skOffset) : 0n);
+    this.setPointer(3, SKB.sk, input.sk ? this.machine.toVirtual(this.skOffset) : 0n);
     this.writeAllFields();
     // Resetting the buffer re-establishes the packet pointers and derived fields (refresh).
     if (resetBuffer) this.buffer.reset(input.data, input.meta, Math.max(this.headroom, input.meta.length));
@@ -443,20 +497,26 @@ export class SkbRun {
     }
   }
 
-  /** r1 for the program. */
-  get ctxAddress(): bigint {
-    return this.machine.toVirtual(this.ctxOffset);
-  }
-
   private dv(): DataView {
     const b = this.machine.bytes();
-    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (b !== this.viewOf || !this.view) {
+      this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.viewOf = b;
+    }
+    return this.view;
+  }
+
+  /** setPointerField, skipped when the field already holds `value`. */
+  private setPointer(slot: number, field: number, value: bigint): void {
+    if (this.pointers[slot] === value) return;
+    this.machine.setPointerField(this.ctxRegion, field, value);
+    this.pointers[slot] = value;
   }
 
   private writeAllFields(): void {
     const dv = this.dv();
     const o = this.ctxOffset;
-    const s = this.state;
+    const s = this.current;
     dv.setUint32(o + SKB.mark, s.mark >>> 0, true);
     dv.setUint32(o + SKB.queue_mapping, s.queueMapping & 0xffff, true);
     dv.setUint32(o + SKB.priority, s.priority >>> 0, true);
@@ -466,12 +526,12 @@ export class SkbRun {
     for (let i = 0; i < 5; i++) dv.setUint32(o + SKB.cb + 4 * i, (s.cb[i] ?? 0) >>> 0, true);
     dv.setUint32(o + SKB.tc_classid, s.tcClassid & 0xffff, true);
     dv.setUint32(o + SKB.napi_id, s.napiId >>> 0, true);
-    dv.setBigUint64(o + SKB.tstamp, BigInt.asUintN(64, s.tstamp), true);
+    setU64(dv, o + SKB.tstamp, s.tstamp);
     dv.setUint32(o + SKB.wire_len, s.wireLen >>> 0, true);
     dv.setUint32(o + SKB.gso_segs, s.gsoSegs >>> 0, true);
     dv.setUint32(o + SKB.gso_size, s.gsoSize >>> 0, true);
     dv.setUint8(o + SKB.tstamp_type, s.tstampType & 3);
-    dv.setBigUint64(o + SKB.hwtstamp, BigInt.asUintN(64, s.hwtstamp), true);
+    setU64(dv, o + SKB.hwtstamp, s.hwtstamp);
   }
 
   /**
@@ -485,14 +545,15 @@ export class SkbRun {
     dv.setUint32(o + SKB.len, this.buffer.length, true);
     dv.setUint32(o + SKB.pkt_type, s.pktType & 7, true);
     dv.setUint32(o + SKB.protocol, htons(s.protocol), true);
-    dv.setUint32(o + SKB.vlan_present, s.vlan ? 1 : 0, true);
-    dv.setUint32(o + SKB.vlan_tci, s.vlan ? s.vlan.tci & 0xffff : 0, true);
-    dv.setUint32(o + SKB.vlan_proto, s.vlan ? htons(s.vlan.proto) : 0, true);
+    const vlan = s.vlan;
+    dv.setUint32(o + SKB.vlan_present, vlan ? 1 : 0, true);
+    dv.setUint32(o + SKB.vlan_tci, vlan ? vlan.tci & 0xffff : 0, true);
+    dv.setUint32(o + SKB.vlan_proto, vlan ? htons(vlan.proto) : 0, true);
     dv.setUint32(o + SKB.hash, s.hash >>> 0, true);
     if (this.kind === 'tc') {
-      this.machine.setPointerField(this.ctxRegion, SKB.data, this.buffer.data);
-      this.machine.setPointerField(this.ctxRegion, SKB.data_end, this.buffer.dataEnd);
-      this.machine.setPointerField(this.ctxRegion, SKB.data_meta, this.buffer.dataMeta);
+      this.setPointer(0, SKB.data, this.buffer.data);
+      this.setPointer(1, SKB.data_end, this.buffer.dataEnd);
+      this.setPointer(2, SKB.data_meta, this.buffer.dataMeta);
     }
   }
 
@@ -504,9 +565,10 @@ export class SkbRun {
   /** The skb after the run: fields written by the program, the packet as helpers left it. */
   collect(): SkbState {
     this.syncFromCtx();
-    const out = cloneSkbFields(this.state);
+    const out = this.current;
     out.data = this.buffer.bytes();
     out.meta = this.buffer.metaBytes();
+    this.handedOut = true;
     return out;
   }
 
@@ -516,6 +578,16 @@ export class SkbRun {
     this.machine.removeRegion(this.skRegion);
     this.machine.free(this.skOffset);
     this.buffer.release();
+  }
+}
+
+/** A u64 context field; the common zero without BigInt arithmetic. */
+function setU64(dv: DataView, at: number, v: bigint): void {
+  if (v === 0n) {
+    dv.setUint32(at, 0, true);
+    dv.setUint32(at + 4, 0, true);
+  } else {
+    dv.setBigUint64(at, BigInt.asUintN(64, v), true);
   }
 }
 

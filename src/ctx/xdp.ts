@@ -109,8 +109,18 @@ export class XdpRun {
     this.refresh();
   }
 
+  /** r1 for the program (the context never moves; computed once, as helpers compare against it). */
   get ctxAddress(): bigint {
-    return this.machine.toVirtual(this.ctxOffset);
+    return (this.ctxAddr ??= this.machine.toVirtual(this.ctxOffset));
+  }
+  private ctxAddr: bigint | undefined;
+  /** The pointer fields as last given to the machine (skip rewriting unchanged ones). */
+  private readonly pointers: (bigint | undefined)[] = [undefined, undefined, undefined];
+
+  private setPointer(slot: number, field: number, value: bigint): void {
+    if (this.pointers[slot] === value) return;
+    this.machine.setPointerField(this.ctxRegion, field, value);
+    this.pointers[slot] = value;
   }
 
   /** The end of the usable frame: data_hard_start + frame_sz - tailroom (xdp_data_hard_end). */
@@ -119,9 +129,9 @@ export class XdpRun {
   }
 
   refresh(): void {
-    this.machine.setPointerField(this.ctxRegion, XDP_MD.data, this.buffer.data);
-    this.machine.setPointerField(this.ctxRegion, XDP_MD.data_end, this.buffer.dataEnd);
-    this.machine.setPointerField(this.ctxRegion, XDP_MD.data_meta, this.buffer.dataMeta);
+    this.setPointer(0, XDP_MD.data, this.buffer.data);
+    this.setPointer(1, XDP_MD.data_end, this.buffer.dataEnd);
+    this.setPointer(2, XDP_MD.data_meta, this.buffer.dataMeta);
   }
 
   collect(): XdpState {

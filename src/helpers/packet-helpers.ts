@@ -10,13 +10,13 @@
 // skb_adjust_room / skb_change_proto, and skb->csum for CHECKSUM_COMPLETE beyond what
 // src/csum and BPF_F_RECOMPUTE_CSUM do.
 import { csumAdd, csumPartial } from '../csum/arith.js';
-import { csumDiff, l3CsumReplace, l4CsumReplace } from '../csum/helpers.js';
+import { csumDiff, l3CsumReplaceIn, l4CsumReplaceIn } from '../csum/helpers.js';
 import { ETH_HLEN, ETH_P_IP, ETH_P_IPV6, BPF_SKB_MAX_LEN, type SkbRun, type TunnelInfo } from '../ctx/skb.js';
 import { XDP_ABORTED, XDP_FRAME_STRUCT_SIZE, XDP_REDIRECT, type XdpRun } from '../ctx/xdp.js';
 import type { SockAddrRun } from '../ctx/sock-addr.js';
 import { TC_ACT } from '../ctx/verdicts.js';
 import type { BpfMap } from '../maps/types.js';
-import type { Machine } from '../vm/machine.js';
+import type { FastHostHelper, HelperArgs, Machine } from '../vm/machine.js';
 import type { HelperCall, HostHelper } from '../vm/types.js';
 
 /** Error numbers (include/uapi/asm-generic/errno-base.h, errno.h; ENOTSUPP from include/linux/errno.h). */
@@ -212,23 +212,26 @@ function skbLoadBytesRelative(host: PacketHelperHost, c: HelperCall): bigint {
  * (bpf_try_make_writable). RECOMPUTE_CSUM keeps skb->csum of a CHECKSUM_COMPLETE skb right
  * (__skb_postpull_rcsum / __skb_postpush_rcsum); INVALIDATE_HASH clears skb->hash.
  */
-function skbStoreBytes(host: PacketHelperHost, c: HelperCall): bigint {
-  const { run } = need(host, 'skb_store_bytes', TC, c.args[0]);
-  const offset = u32(c.args[1]);
-  const len = u32(c.args[3]);
+function skbStoreBytesCall(host: PacketHelperHost, c: HelperCall): bigint {
   const flags = c.args[4];
-  if (flags & ~(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) return u64(-EINVAL);
-  const from = memArg(host.machine, 'skb_store_bytes', 'from (r3)', c.args[2], len, false);
-  if (offset > 0x7fffffff || offset + len > run.buffer.length) return u64(-EFAULT);
+  return u64(skbStoreBytes(host, c.args[0], u32(c.args[1]), c.args[2], u32(c.args[3]), u32(flags), Number(flags >> 32n)));
+}
+
+/** bpf_skb_store_bytes with r2, r4 and the halves of r5 as numbers; returns r0 (0 or -errno). */
+function skbStoreBytes(host: PacketHelperHost, ctx: bigint, offset: number, fromAddr: bigint, len: number, flagsLo: number, flagsHi: number): number {
+  const { run } = need(host, 'skb_store_bytes', TC, ctx);
+  if (flagsHi !== 0 || (flagsLo & ~Number(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH)) !== 0) return -EINVAL;
+  const from = memArg(host.machine, 'skb_store_bytes', 'from (r3)', fromAddr, len, false);
+  if (offset > 0x7fffffff || offset + len > run.buffer.length) return -EFAULT;
   const s = run.state;
   const mem = host.machine.bytes();
   const at = run.buffer.offsetOf(offset);
-  const recompute = (flags & BPF_F_RECOMPUTE_CSUM) !== 0n && s.csum.ipSummed === 'complete';
+  const recompute = (flagsLo & Number(BPF_F_RECOMPUTE_CSUM)) !== 0 && s.csum.ipSummed === 'complete';
   if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, ~csumPartial(mem, at, len, 0) >>> 0, offset);
   mem.copyWithin(at, from, from + len);
-  if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, csumPartial(host.machine.bytes(), at, len, 0), offset);
-  if (flags & BPF_F_INVALIDATE_HASH) clearHash(run);
-  return 0n;
+  if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, csumPartial(mem, at, len, 0), offset);
+  if (flagsLo & Number(BPF_F_INVALIDATE_HASH)) clearHash(run);
+  return 0;
 }
 
 /** csum_block_add (include/net/checksum.h): a block at an odd offset is byte-swapped first. */
@@ -249,17 +252,26 @@ function clearHash(run: SkbRun): void {
 // ---- checksums (src/csum holds the arithmetic) ----
 
 /** bpf_l3_csum_replace(skb, offset, from, to, flags) (10): net/core/filter.c. */
-function l3Csum(host: PacketHelperHost, c: HelperCall): bigint {
-  const { run } = need(host, 'l3_csum_replace', TC, c.args[0]);
-  const offset = u32(c.args[1]);
-  return u64(l3CsumReplace(run.buffer.view(), offset, c.args[2], c.args[3], c.args[4]));
+function l3CsumCall(host: PacketHelperHost, c: HelperCall): bigint {
+  return u64(l3Csum(host, c.args[0], u32(c.args[1]), c.args[2], c.args[3], c.args[4]));
+}
+
+/** The packet is updated where it lies in VM memory (no view, no copy per call). */
+function l3Csum(host: PacketHelperHost, ctx: bigint, offset: number, from: number | bigint, to: number | bigint, flags: number | bigint): number {
+  const { run } = need(host, 'l3_csum_replace', TC, ctx);
+  const buf = run.buffer;
+  return l3CsumReplaceIn(host.machine.bytes(), buf.offsetOf(0), buf.length, offset, from, to, flags);
 }
 
 /** bpf_l4_csum_replace(skb, offset, from, to, flags) (11), updating skb->csum as the kernel does. */
-function l4Csum(host: PacketHelperHost, c: HelperCall): bigint {
-  const { run } = need(host, 'l4_csum_replace', TC, c.args[0]);
-  const offset = u32(c.args[1]);
-  return u64(l4CsumReplace(run.buffer.view(), offset, c.args[2], c.args[3], c.args[4], run.state.csum));
+function l4CsumCall(host: PacketHelperHost, c: HelperCall): bigint {
+  return u64(l4Csum(host, c.args[0], u32(c.args[1]), c.args[2], c.args[3], c.args[4]));
+}
+
+function l4Csum(host: PacketHelperHost, ctx: bigint, offset: number, from: number | bigint, to: number | bigint, flags: number | bigint): number {
+  const { run } = need(host, 'l4_csum_replace', TC, ctx);
+  const buf = run.buffer;
+  return l4CsumReplaceIn(host.machine.bytes(), buf.offsetOf(0), buf.length, offset, from, to, flags, run.state.csum);
 }
 
 /** bpf_csum_diff(from, from_size, to, to_size, seed) (28): sizes must be multiples of 4 (-EINVAL). */
@@ -511,10 +523,14 @@ function skbAdjustRoom(host: PacketHelperHost, c: HelperCall): bigint {
  * the target is recorded and TC_ACT_REDIRECT returned. XDP (bpf_xdp_redirect): any flag gives
  * XDP_ABORTED, else XDP_REDIRECT.
  */
-function redirect(host: PacketHelperHost, c: HelperCall): bigint {
-  const a = need(host, 'redirect', ['tc', 'xdp'] as const);
-  const ifindex = u32(c.args[0]);
-  const flags = c.args[1];
+function redirectCall(host: PacketHelperHost, c: HelperCall): bigint {
+  return redirect(host, u32(c.args[0]), c.args[1]);
+}
+
+const TC_XDP = ['tc', 'xdp'] as const;
+
+function redirect(host: PacketHelperHost, ifindex: number, flags: bigint): bigint {
+  const a = need(host, 'redirect', TC_XDP);
   if (a.kind === 'xdp') {
     if (flags !== 0n) return BigInt(XDP_ABORTED);
     a.record.redirect = { kind: 'redirect', ifindex, flags, ingress: false };
@@ -922,16 +938,16 @@ function xdpBytes(store: boolean) {
 
 /** The helpers of this module by kernel helper number. */
 export const PACKET_HELPERS: ReadonlyMap<number, (host: PacketHelperHost, c: HelperCall) => bigint> = new Map([
-  [9, skbStoreBytes],
-  [10, l3Csum],
-  [11, l4Csum],
+  [9, skbStoreBytesCall],
+  [10, l3CsumCall],
+  [11, l4CsumCall],
   [13, cloneRedirect],
   [17, getCgroupClassid],
   [18, skbVlanPush],
   [19, skbVlanPop],
   [20, skbGetTunnelKey],
   [21, skbSetTunnelKey],
-  [23, redirect],
+  [23, redirectCall],
   [26, skbLoadBytes],
   [28, csumDiffHelper],
   [29, skbGetTunnelOpt],
@@ -962,4 +978,29 @@ export function packetHelpers(host: PacketHelperHost): Map<number, HostHelper> {
   const out = new Map<number, HostHelper>();
   for (const [id, fn] of PACKET_HELPERS) out.set(id, (c) => fn(host, c));
   return out;
+}
+
+/** r0 = a signed 32-bit result (0 or -errno) sign-extended to 64 bits, as u64() does. */
+function setR0Int(args: HelperArgs, r: number): void {
+  args.setR0(r >>> 0, r < 0 ? 0xffffffff : 0);
+}
+
+/** A register as a number when it fits 32 bits (what the checksum code takes), else as bigint. */
+function reg32OrBig(args: HelperArgs, i: number): number | bigint {
+  return args.hi(i) === 0 ? args.lo(i) : args.big(i);
+}
+
+/**
+ * The per-packet hot helpers on the Machine's fast path (Machine.setFastHelper): the same
+ * semantics as packetHelpers' versions, reading r1..r5 as 32-bit halves, so a call builds no
+ * HelperCall and converts no register through BigInt it does not need as one. Every register
+ * is read before the helper runs (HelperArgs must not be kept across anything that allocates).
+ */
+export function fastPacketHelpers(host: PacketHelperHost): Map<number, FastHostHelper> {
+  return new Map<number, FastHostHelper>([
+    [9, (a) => setR0Int(a, skbStoreBytes(host, a.big(1), a.lo(2), a.big(3), a.lo(4), a.lo(5), a.hi(5)))],
+    [10, (a) => setR0Int(a, l3Csum(host, a.big(1), a.lo(2), reg32OrBig(a, 3), reg32OrBig(a, 4), reg32OrBig(a, 5)))],
+    [11, (a) => setR0Int(a, l4Csum(host, a.big(1), a.lo(2), reg32OrBig(a, 3), reg32OrBig(a, 4), reg32OrBig(a, 5)))],
+    [23, (a) => a.setR0Big(redirect(host, a.lo(1), a.hi(2) === 0 && a.lo(2) === 0 ? 0n : a.big(2)))],
+  ]);
 }
