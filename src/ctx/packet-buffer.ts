@@ -209,17 +209,34 @@ export class PacketBuffer {
       old = this.base;
       this.base = this.machine.alloc(need, 8);
       this.cap = need;
-    } else {
+    } else if (this.dirtyAll) {
       this.machine.bytes().fill(0, this.base, this.base + this.cap);
+    } else {
+      this.machine.bytes().fill(0, this.base + this.dirtyFrom, this.base + this.dirtyTo);
     }
     const bytes = this.machine.bytes();
     this.dataOff = headroom;
     this.endOff = headroom + data.length;
     this.metaLen = meta.length;
     bytes.set(data, this.base + this.dataOff);
-    bytes.set(meta, this.base + this.dataOff - meta.length);
+    if (meta.length > 0) bytes.set(meta, this.base + this.dataOff - meta.length);
     this.sync();
+    // Until the layout changes, only [data_meta, data_end) can be written (by the program
+    // through its regions, by helpers in place) besides what writeBeforeData records.
+    this.dirtyAll = false;
+    this.dirtyFrom = this.dataOff - this.metaLen;
+    this.dirtyTo = this.endOff;
     if (old) this.machine.free(old);
+  }
+
+  /**
+   * Writes `bytes` just before the data, outside every region (a socket filter's pulled MAC
+   * header), so that the next reset clears them too.
+   */
+  writeBeforeData(bytes: Uint8Array): void {
+    const at = this.dataOff - bytes.length;
+    this.machine.bytes().set(bytes, this.base + at);
+    if (at < this.dirtyFrom) this.dirtyFrom = at;
   }
 
   /** Replaces the whole packet (keeps the metadata). */
@@ -243,6 +260,16 @@ export class PacketBuffer {
   private metaAddr = 0n;
   private readonly addrOffsets = [-1, -1, -1];
 
+  /**
+   * What reset() must zero (relative to the buffer): everything after a layout change (helpers
+   * move bytes anywhere in the buffer), else the range the last packet occupied. Zeroing only
+   * that keeps the fresh-buffer contents of BPF_PROG_TEST_RUN without a memset of the whole
+   * buffer per packet.
+   */
+  private dirtyAll = true;
+  private dirtyFrom = 0;
+  private dirtyTo = 0;
+
   private updateAddresses(): void {
     const d = this.base + this.dataOff;
     const e = this.base + this.endOff;
@@ -264,6 +291,7 @@ export class PacketBuffer {
     sy[1] = p1;
     sy[2] = m0;
     sy[3] = this.metaLen;
+    this.dirtyAll = true;
     this.updateAddresses();
     this.onChange?.();
   }

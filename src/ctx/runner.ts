@@ -192,8 +192,13 @@ export class CtxRunner implements PacketHelperHost {
     // libbpf's tc/ingress and tc/egress are tcx aliases: both carry BPF_TCX_* attach types.
     const tcx = prog.spec.expectedAttachType?.name.startsWith('BPF_TCX_') === true;
     const verdict = kind === 'socket_filter' ? socketFilterVerdict(res.r0, after.data.length) : tcx ? tcxVerdict(res.r0) : tcVerdict(res.r0);
-    // Extend the run's result in place rather than spread it: this runs for every packet.
-    const out = Object.assign(res, { program: name, verdict, skb: after, clones: record.clones }) as SkbRunResult;
+    // Extend the run's result in place, property by property, rather than spread it or
+    // Object.assign a literal onto it: this runs for every packet (bench/packets measured both).
+    const out = res as SkbRunResult;
+    out.program = name;
+    out.verdict = verdict;
+    out.skb = after;
+    out.clones = record.clones;
     if (record.redirect) out.redirect = record.redirect;
     if (record.assignedSocket !== undefined) out.assignedSocket = record.assignedSocket;
     return out;

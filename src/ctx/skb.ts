@@ -493,7 +493,7 @@ export class SkbRun {
     if (mac && mac.length > 0) {
       if (mac.length + input.meta.length > this.buffer.headroom + input.meta.length) throw new RangeError(`skb state: a ${mac.length}-byte pulled MAC header does not fit the headroom`);
       // The pulled bytes stay in the buffer before data, outside every region (as after __skb_pull).
-      this.machine.bytes().set(mac, this.buffer.offsetOf(-mac.length));
+      this.buffer.writeBeforeData(mac);
     }
   }
 

@@ -396,7 +396,21 @@ export class Machine {
     r.offset = off;
     r.length = len;
     r.start = VBASE + BigInt(off);
-    this.writeRegionTable();
+    // Packets change size on almost every run: rewrite this region's entry only, not the table.
+    const index = this.regionOrder.indexOf(r);
+    if (index < 0) {
+      this.writeRegionTable();
+      return;
+    }
+    const dv = this.dv();
+    const e = this.regionTable + index * A.REGION_SIZE;
+    dv.setUint32(e, off, true);
+    dv.setUint32(e + 4, len, true);
+    if (this.running && this.ldAbsRegionId === id) {
+      dv.setUint32(this.ctrl + A.CB_LDABS_LO, off, true);
+      dv.setUint32(this.ctrl + A.CB_LDABS_LEN, len, true);
+    }
+    this.wasm.resetCache();
   }
 
   removeRegion(id: number): void {
