@@ -19,7 +19,7 @@ export interface ProfileShares {
   parts: ProfilePart[];
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string };
   children?: number[];
@@ -37,7 +37,7 @@ const fileOf = (url: string): string => url.split('/').slice(-2).join('/');
 const isFn = (n: ProfileNode, fn: string, file?: string): boolean => n.callFrame.functionName === fn && (file === undefined || fileOf(n.callFrame.url) === file);
 
 /** Which part of the per-packet path a stack (leaf first) is in, and the contributor within it. */
-function classify(stack: ProfileNode[]): [string, string] {
+export function classify(stack: ProfileNode[]): [string, string] {
   const at = (pred: (n: ProfileNode) => boolean): number => stack.findIndex(pred);
   const named = (i: number): string => {
     // The nearest named function below (leafwards of) stack[i], else stack[i] itself.

@@ -1,6 +1,7 @@
 // The per-packet workload of the benchmark (bench/packets/): the generated capture, the maps and
 // packet_lb's verdicts on a small capture, and the benchmark's report, all without root.
 import { describe, expect, it } from 'vitest';
+import { classify, type ProfileNode } from '../../bench/packets/profile.js';
 import { benchPackets, formatPacketBench } from '../../bench/packets/index.js';
 import { runCapture, runFrame } from '../../bench/packets/bpfbed.js';
 import { generateTraffic, sampleFrame } from '../../bench/packets/traffic.js';
@@ -75,10 +76,21 @@ describe('per-packet benchmark workload', () => {
     expect(b.helpers.map((h) => h.helper).sort()).toEqual(['bpf_l3_csum_replace', 'bpf_l4_csum_replace', 'bpf_map_lookup_elem', 'bpf_redirect', 'bpf_skb_store_bytes']);
     for (const h of b.helpers) expect(h.callsPerPacket, h.helper).toBeGreaterThan(0);
     expect(b.insnsPerPacket).toBeGreaterThan(10);
-    // The profiler's split knows bpfbed's function names: the helper calls must be found as such.
-    expect(b.profile!.parts.find((p) => p.part === '(c) helper calls')?.top.map((t) => t.name)).toContain('skbStoreBytes');
+    // The profiler ran and split its samples (which functions it catches varies run to run, so
+    // the classification itself is checked on fixed stacks below).
+    expect(b.profile!.samples).toBeGreaterThan(0);
+    expect(b.profile!.parts.length).toBeGreaterThan(0);
     const text = formatPacketBench(results);
     for (const r of results) expect(text).toContain(r.name);
     expect(text).toContain('(c) helper calls');
+  });
+
+  it("classifies profiler stacks by bpfbed's function names (helper calls, interpreter, context setup)", () => {
+    const frame = (functionName: string, url = 'file:///x/dist/src/other.js', id = 0): ProfileNode => ({ id, callFrame: { functionName, url } });
+    const machineRun = frame('run', 'file:///x/dist/src/vm/machine.js');
+    expect(classify([frame('skbStoreBytes'), frame('hostHelper', 'file:///x/dist/src/vm/machine.js'), frame('wasm-function[12]'), machineRun])).toEqual(['(c) helper calls', 'skbStoreBytes']);
+    expect(classify([frame('wasm-function[3]'), machineRun])).toEqual(['(b) instructions (wasm)', 'interpreter']);
+    expect(classify([frame('load'), frame('runSkb')])).toEqual(['(a) context setup + collect', 'load']);
+    expect(classify([frame('(garbage collector)')])).toEqual(['garbage collection', 'gc']);
   });
 });

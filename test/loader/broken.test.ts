@@ -178,7 +178,6 @@ describe('fuzzing', () => {
   // cilium/ebpf's fuzz rule: a mutated object yields either a spec or an ObjectLoadError, never both or anything else.
   it('never throws anything but ObjectLoadError on seeded random mutations of every fixture', () => {
     const ITERATIONS = 500;
-    const started = Date.now();
     let specs = 0;
     let errors = 0;
     for (const [fi, f] of FIXTURES.entries()) {
@@ -217,6 +216,5 @@ describe('fuzzing', () => {
     }
     expect(specs + errors).toBe(FIXTURES.length * ITERATIONS);
     expect(errors).toBeGreaterThan(0);
-    expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
 });
