@@ -37,6 +37,8 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include "json.h"
+
 #define MAX_CODE_BYTES (1u << 20)
 #define MAX_MEM_BYTES (64u << 10)
 #define LOG_BUF_SIZE (1u << 20)
@@ -45,36 +47,6 @@
 #define PACKET_BYTES (14 + 64)
 #define PROLOGUE_SLOTS 3
 #define MAX_MEM_MAPS 16
-
-static void json_string(FILE *out, const char *s, size_t len) {
-  fputc('"', out);
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      fputc('\\', out);
-      fputc(c, out);
-    } else if (c == '\n') {
-      fputs("\\n", out);
-    } else if (c == '\t') {
-      fputs("\\t", out);
-    } else if (c < 0x20 || c >= 0x7f) {
-      fprintf(out, "\\u%04x", c);
-    } else {
-      fputc(c, out);
-    }
-  }
-  fputc('"', out);
-}
-
-static void json_hex(FILE *out, const uint8_t *bytes, size_t len) {
-  static const char digits[] = "0123456789abcdef";
-  fputc('"', out);
-  for (size_t i = 0; i < len; i++) {
-    fputc(digits[bytes[i] >> 4], out);
-    fputc(digits[bytes[i] & 15], out);
-  }
-  fputc('"', out);
-}
 
 static int fatal(const char *what, int err) {
   char msg[512];

@@ -54,6 +54,8 @@
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
+#include "json.h"
+
 #define MAX_INPUT_BYTES (64u << 20)
 #define LOG_BUF_SIZE (4u << 20)
 /* The tail of a long verifier log holds the reason for a rejection; keep the output readable. */
@@ -63,32 +65,6 @@
 /* Slots a layout adds around the snippet: prologue (at most 3) and epilogue / call (at most 5). */
 #define WRAPPER_MAX_SLOTS 8
 #define EPILOGUE_SLOTS 4
-
-static void json_string(FILE *out, const char *s, size_t len) {
-  fputc('"', out);
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    if (c == '"' || c == '\\') {
-      fputc('\\', out);
-      fputc(c, out);
-    } else if (c == '\n') {
-      fputs("\\n", out);
-    } else if (c == '\t') {
-      fputs("\\t", out);
-    } else if (c < 0x20 || c >= 0x7f) {
-      fprintf(out, "\\u%04x", c);
-    } else {
-      fputc(c, out);
-    }
-  }
-  fputc('"', out);
-}
-
-static void json_hex(FILE *out, const uint8_t *bytes, size_t len) {
-  fputc('"', out);
-  for (size_t i = 0; i < len; i++) fprintf(out, "%02x", bytes[i]);
-  fputc('"', out);
-}
 
 static int fail(const char *what, int err) {
   char msg[512];
