@@ -5,6 +5,7 @@
 #
 # A source may add flags with a line `// bpfbed-cflags: ...` (for example -mcpu=v4).
 # -ffile-prefix-map keeps the build folder out of the object (DWARF and BTF paths).
+# With arguments (bpf/<path>.c ...), only those sources are rebuilt, with the same flags.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang-19}
@@ -27,5 +28,5 @@ while IFS= read -r -d '' src; do
     echo "build-bpf: failed: $src" >&2
     status=1
   fi
-done < <(find bpf -name '*.c' -not -path 'bpf/include/*' -print0 | sort -z)
+done < <(if [ $# -gt 0 ]; then printf '%s\0' "$@"; else find bpf -name '*.c' -not -path 'bpf/include/*' -print0 | sort -z; fi)
 exit $status
