@@ -23,18 +23,29 @@ if (!file) {
 const base = dirname(resolve(file));
 const read = (p) => new Uint8Array(readFileSync(resolve(base, p)));
 const scenario = parseScenario(readFileSync(file, 'utf8'), file);
-if (scenario.programs.length !== 1) throw new Error('kernel-expect handles scenarios with one program');
+// Several programs (XDP then tc on a device, programs on several devices), or XDP (which needs
+// its device as ingress_ifindex): every packet runs through the hooks of the device it arrives on.
+const hooked = scenario.programs.length > 1 || scenario.programs.some((p) => p.attach === 'xdp');
+if (!hooked && scenario.programs.length !== 1) throw new Error('kernel-expect handles scenarios with one program');
 delete scenario.expect; // what we are about to produce
 
 const fresh = await prepareScenario(scenario, read);
 const ours = (await runScenario(scenario, read)).report;
 const capture = readCapture(read(scenario.input.pcap));
 const frames = capture.packets.map((p) => ({ packet: p.index, data: toEthernetFrame(p), ts: p.timestampNs }));
-const kernel = runScenarioInKernel(resolve(base, scenario.object), scenario.programs[0].program, fresh, frames);
+if (hooked) {
+  for (const f of frames) {
+    f.device = ours.packets.find((p) => p.packet === f.packet).device;
+    f.ifindex = fresh.bed.env.deviceByName(0, f.device)?.ifindex;
+  }
+}
+const kernel = runScenarioInKernel(resolve(base, scenario.object), hooked ? scenario.programs : scenario.programs[0].program, fresh, frames);
 
 const TC = { '-1': 'TC_ACT_UNSPEC', 0: 'TC_ACT_OK', 1: 'TC_ACT_RECLASSIFY', 2: 'TC_ACT_SHOT', 3: 'TC_ACT_PIPE', 4: 'TC_ACT_STOLEN', 5: 'TC_ACT_QUEUED', 6: 'TC_ACT_REPEAT', 7: 'TC_ACT_REDIRECT', 8: 'TC_ACT_TRAP' };
 const XDP = ['XDP_ABORTED', 'XDP_DROP', 'XDP_PASS', 'XDP_TX', 'XDP_REDIRECT'];
-const name = (retval) => (scenario.programs[0].attach === 'xdp' ? XDP[retval] ?? 'XDP_ABORTED' : TC[retval | 0] ?? `TC_ACT_${retval | 0}`);
+const nameFor = (attach, retval) => (attach === 'xdp' ? XDP[retval] ?? 'XDP_ABORTED' : TC[retval | 0] ?? `TC_ACT_${retval | 0}`);
+const name = (retval) => nameFor(scenario.programs[0].attach, retval);
+const attachOf = (program) => scenario.programs.find((p) => p.program === program).attach;
 
 const outDir = join(base, basename(file).replace(/\.(ya?ml|json)$/, ''), 'expected');
 mkdirSync(outDir, { recursive: true });
@@ -43,11 +54,18 @@ const verdicts = [];
 let disagreements = 0;
 for (const k of kernel.packets) {
   const mine = ours.packets.find((p) => p.packet === k.packet);
-  const verdict = name(k.retval);
+  const verdict = k.hops ? nameFor(attachOf(k.hops.at(-1).program), k.retval) : name(k.retval);
   verdicts.push(verdict);
   if (mine.verdict !== verdict) {
     disagreements++;
     console.error(`packet ${k.packet}: kernel ${verdict}, bpfbed ${mine.verdict}`);
+  }
+  for (const [i, h] of (k.hops ?? []).entries()) {
+    const hop = `${h.program} ${nameFor(attachOf(h.program), h.retval)}`;
+    if (`${mine.hops[i]?.program} ${mine.hops[i]?.verdict}` !== hop) {
+      disagreements++;
+      console.error(`packet ${k.packet} hop ${i}: kernel ${hop}, bpfbed ${mine.hops[i]?.program} ${mine.hops[i]?.verdict}`);
+    }
   }
   if (mine.output === 'drop') continue;
   if (!writers.has(mine.output)) writers.set(mine.output, new PcapWriter());
@@ -63,6 +81,7 @@ writeFileSync(
       kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim(),
       outputs: Object.fromEntries([...writers.keys()].map((o) => [o, 'kernel data_out; the device is the one bpf_redirect named'])),
       verdicts,
+      ...(hooked ? { hops: kernel.packets.map((k) => (k.hops ?? []).map((h) => `${h.program} ${nameFor(attachOf(h.program), h.retval)}`)) } : {}),
       maps: Object.fromEntries(Object.entries(kernel.maps).map(([m, es]) => [m, es.map((e) => ({ key: hex(e.key), value: hex(e.value) }))])),
     },
     null,

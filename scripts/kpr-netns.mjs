@@ -2,10 +2,13 @@
 // Runs a command inside a Linux network namespace built from a scenario's environment, so that
 // the kernel's helpers that read the network (bpf_fib_lookup's routes and neighbours) see the
 // world bpfbed emulates: each device becomes a veth (same name, ifindex, MAC, MTU and
-// addresses; its peer is up so routes through it are usable), the scenario's routes and
-// permanent neighbour entries are added, IPv4 forwarding is on (bpf_ipv4_fib_lookup answers
-// FWD_DISABLED otherwise). BPF_PROG_TEST_RUN runs in the caller's namespace
-// (net/bpf/test_run.c: the skb's device is that namespace's loopback), so a kernel oracle run
+// addresses, IPv6 ones without duplicate address detection so they are usable at once; its peer
+// is up so routes through it are usable), the scenario's routes and permanent neighbour entries
+// (IPv4 or IPv6: ip picks the family from the address) are added, IPv4 and IPv6 forwarding are on
+// (bpf_ipv4_fib_lookup and bpf_ipv6_fib_lookup answer FWD_DISABLED otherwise; the IPv6 one checks
+// the input device's idev->cnf.forwarding, here the loopback BPF_PROG_TEST_RUN uses, which
+// net.ipv6.conf.all.forwarding sets on every device: net/ipv6/addrconf.c
+// addrconf_fixup_forwarding). BPF_PROG_TEST_RUN runs in the caller's namespace (net/bpf/test_run.c: the skb's device is that namespace's loopback), so a kernel oracle run
 // inside sees these routes. bpffs is mounted inside (ip netns exec gives a fresh /sys).
 // Root only; the namespace is removed on exit, also on errors.
 //
@@ -55,7 +58,7 @@ try {
     ip(...args);
   }
   for (const n of env.neighbours ?? []) ip('neigh', 'replace', n.ip, 'lladdr', n.mac, 'dev', n.dev, 'nud', 'permanent');
-  for (const key of ['net.ipv4.conf.all.forwarding', 'net.ipv4.conf.default.forwarding', 'net.ipv4.conf.lo.forwarding']) {
+  for (const key of ['net.ipv4.conf.all.forwarding', 'net.ipv4.conf.default.forwarding', 'net.ipv4.conf.lo.forwarding', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.default.forwarding']) {
     spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', `${key}=1`]);
   }
   const quoted = command.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');

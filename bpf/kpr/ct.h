@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lb.h" /* union v6addr */
+
 #ifndef CT_MAP_MAX_ENTRIES
 #define CT_MAP_MAX_ENTRIES 65536
 #endif
@@ -66,6 +68,39 @@ struct {
 	__type(value, struct ct_entry);
 } ct4 SEC(".maps");
 
+/* IPv6: the same tracking in a map of its own (Cilium: cilium_ct6_global beside cilium_ct4_global),
+ * keyed by the 5-tuple with 128-bit addresses; the frontend in the entry is an IPv6 address. */
+struct ct6_key {
+	union v6addr saddr;
+	union v6addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* CT_DIR_* */
+	__u8 pad[2];
+};
+
+struct ct6_entry {
+	__u64 expires_ns;
+	__u64 created_ns;
+	__u32 backend_id;     /* lb6_backends key */
+	__u16 rev_nat_index;  /* lb6_reverse_nat key */
+	__u8 flags;	      /* CT_F_* */
+	__u8 tcp_flags_seen;
+	union v6addr frontend_addr;
+	__be16 frontend_port;
+	__u16 pad;
+	__u32 pad2;
+	__u64 packets;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CT_MAP_MAX_ENTRIES);
+	__type(key, struct ct6_key);
+	__type(value, struct ct6_entry);
+} ct6 SEC(".maps");
+
 #define TCP_FLAG_FIN 0x01
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_RST 0x04
@@ -87,6 +122,20 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u8 entry_flags)
 /* Records a packet of the connection: flags, closing state, a new deadline. A closing
  * connection stays closing (Cilium re-opens only on a new SYN, handled by the caller). */
 static __always_inline void ct_touch(struct ct_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
+{
+	__u8 flags = e->flags;
+	if (reply)
+		flags |= CT_F_SEEN_REPLY;
+	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
+		flags |= CT_F_CLOSING;
+	e->flags = flags;
+	e->tcp_flags_seen |= tcp_flags;
+	e->expires_ns = now + ct_lifetime(proto, flags);
+	e->packets += 1;
+}
+
+/* ct_touch for an IPv6 entry: the same rules. */
+static __always_inline void ct6_touch(struct ct6_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
 {
 	__u8 flags = e->flags;
 	if (reply)

@@ -185,4 +185,41 @@ struct {
 	__type(value, struct lb6_reverse_nat);
 } lb6_reverse_nat SEC(".maps");
 
+/* Session affinity (sessionAffinity: ClientIP), as Cilium's cilium_lb4_affinity /
+ * cilium_lb6_affinity (bpf/lib/lb.h, lb4_affinity_backend_id / lb4_update_affinity): which backend
+ * a client address was last given for a service (rev_nat_id), and when. The datapath writes it;
+ * an entry older than the service's affinity timeout (slot 0's backend_id, seconds) is ignored
+ * and deleted. Cilium's key also carries a netns-cookie union for the socket path; this one is
+ * keyed by the client address only (the tc path). The maps themselves (lb4_affinity,
+ * lb6_affinity, lb_affinity_match) are defined by the program that uses them (nodeport.c), so
+ * that objects without affinity (sock.c) do not carry them. */
+struct lb4_affinity_key {
+	__be32 address;	    /* the client */
+	__u16 rev_nat_id;   /* the service (lb4_reverse_nat key) */
+	__u16 pad;
+};
+
+struct lb6_affinity_key {
+	union v6addr address;
+	__u16 rev_nat_id;
+	__u16 pad;
+};
+
+struct lb_affinity_val {
+	__u64 last_used;    /* bpf_ktime_get_ns() of the last packet that used it */
+	__u32 backend_id;
+	__u32 pad;
+};
+
+/* (backend, service) pairs that are currently valid (Cilium's cilium_lb_affinity_match, filled
+ * by the control plane: src/k8s/lb-maps.ts affinityMatchEntries): an affinity entry naming a
+ * backend the service no longer has is dropped instead of followed. */
+struct lb_affinity_match {
+	__u32 backend_id;
+	__u16 rev_nat_id;
+	__u16 pad;
+};
+
+#define LB_AFFINITY_MAP_MAX_ENTRIES 65536
+
 #endif /* BPFBED_KPR_LB_H */

@@ -16,6 +16,8 @@
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lb.h" /* union v6addr */
+
 #ifndef SNAT_MAP_MAX_ENTRIES
 #define SNAT_MAP_MAX_ENTRIES 65536
 #endif
@@ -47,5 +49,30 @@ struct {
 	__type(key, struct nat4_key);
 	__type(value, struct nat4_entry);
 } snat4 SEC(".maps");
+
+/* IPv6 (Cilium's snat_v6_*, cilium_snat_v6_external): the same two entries per translation, the
+ * same port allocation, in a map of its own. */
+struct nat6_key {
+	union v6addr saddr;
+	union v6addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 dir; /* NAT_DIR_* */
+	__u8 pad[2];
+};
+
+struct nat6_entry {
+	union v6addr to_addr;
+	__be16 to_port;
+	__u16 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, SNAT_MAP_MAX_ENTRIES);
+	__type(key, struct nat6_key);
+	__type(value, struct nat6_entry);
+} snat6 SEC(".maps");
 
 #endif /* BPFBED_KPR_NAT_H */

@@ -383,19 +383,47 @@ export function sortEntries(entries: LbMapEntries): LbMapEntries {
   return entries;
 }
 
+/** struct lb_affinity_match (bpf/kpr/lb.h): a backend a service's sessionAffinity may follow. */
+export interface AffinityMatchKey {
+  backend_id: number;
+  rev_nat_id: number;
+}
+
+/** The map the datapath checks affinity entries against (Cilium's cilium_lb_affinity_match). */
+export const LB_AFFINITY_MATCH_MAP = 'lb_affinity_match';
+
+/**
+ * The lb_affinity_match entries for `entries`: one per backend slot of a frontend with
+ * sessionAffinity: ClientIP (SVC_FLAG_AFFINITY), keyed by (backend id, rev_nat_index), value 1.
+ * Cilium's agent writes these beside the service (pkg/service/service.go addBackendsToAffinityMatchMap,
+ * and removes them with the backends); the datapath follows an affinity entry only while its
+ * pair is here (nodeport.c affinity_backend, as lb4_affinity_backend_id). Derived from the slot
+ * entries, which repeat their frontend's flags and rev_nat_index. Sorted, without duplicates.
+ */
+export function affinityMatchEntries(entries: LbMapEntries): LbEntry<AffinityMatchKey, number>[] {
+  const seen = new Map<string, AffinityMatchKey>();
+  for (const e of [...entries.lb4_services, ...entries.lb6_services]) {
+    if (e.key.backend_slot === 0 || !(e.value.flags & SVC_FLAG_AFFINITY)) continue;
+    const key = { backend_id: e.value.backend_id, rev_nat_id: e.value.rev_nat_index };
+    seen.set(`${key.backend_id}/${key.rev_nat_id}`, key);
+  }
+  return [...seen.values()].sort((a, b) => a.backend_id - b.backend_id || a.rev_nat_id - b.rev_nat_id).map((key) => ({ key, value: 1 }));
+}
+
 /** What a testbed must offer to be written to (a Testbed, or a stand-in in tests). */
 export type LbMapTarget = Pick<Testbed, 'maps' | 'typedMap'>;
 
 export interface ApplySummary {
-  /** Entries written per map. */
-  written: Partial<Record<LbMapName, number>>;
+  /** Entries written per map (lb_affinity_match too, when the object has it and there are any). */
+  written: Partial<Record<LbMapName | typeof LB_AFFINITY_MATCH_MAP, number>>;
   /** Maps the object does not have (a socket-only or tc-only object lacks some). */
   skipped: LbMapName[];
 }
 
 /**
  * Writes every entry into the testbed's maps with BPF_ANY. Maps the object does not define are
- * skipped, so one set of entries serves both the socket and the tc objects.
+ * skipped, so one set of entries serves both the socket and the tc objects. An object with
+ * lb_affinity_match (bpf/kpr/nodeport.c) also gets the affinityMatchEntries of `entries`.
  */
 export function applyToTestbed(bed: LbMapTarget, entries: LbMapEntries): ApplySummary {
   const summary: ApplySummary = { written: {}, skipped: [] };
@@ -411,6 +439,15 @@ export function applyToTestbed(bed: LbMapTarget, entries: LbMapEntries): ApplySu
       if (rc !== 0) throw new Error(`${name}: writing ${JSON.stringify(e.key)} failed with ${rc}${rc === -7 ? ' (E2BIG: the map is full)' : ''}`);
     }
     summary.written[name] = entries[name].length;
+  }
+  const matches = affinityMatchEntries(entries);
+  if (present.has(LB_AFFINITY_MATCH_MAP) && matches.length > 0) {
+    const map = bed.typedMap(LB_AFFINITY_MATCH_MAP);
+    for (const e of matches) {
+      const rc = map.set(e.key as unknown as TypedValue, e.value);
+      if (rc !== 0) throw new Error(`${LB_AFFINITY_MATCH_MAP}: writing ${JSON.stringify(e.key)} failed with ${rc}${rc === -7 ? ' (E2BIG: the map is full)' : ''}`);
+    }
+    summary.written[LB_AFFINITY_MATCH_MAP] = matches.length;
   }
   return summary;
 }

@@ -12,7 +12,7 @@
 // The entries computed here go first; entries the scenario's own `maps:` lists are written after
 // them, so a scenario can still override one entry.
 import type { MapEntrySpec } from '../scenario/types.js';
-import { buildLbMaps, LB_MAP_NAMES, type LbPlan, type NodeInfo } from './lb-maps.js';
+import { affinityMatchEntries, buildLbMaps, LB_AFFINITY_MATCH_MAP, LB_MAP_NAMES, type LbPlan, type NodeInfo } from './lb-maps.js';
 import { K8sObjectError, parseClusterYaml } from './objects.js';
 
 /** The `cluster:` field of a scenario. */
@@ -63,5 +63,8 @@ export function clusterMapEntries(yamlText: string, node: NodeInfo, fileName = '
   for (const name of LB_MAP_NAMES) {
     maps[name] = plan.entries[name].map((e) => ({ key: e.key as unknown as MapEntrySpec['key'], value: e.value as unknown as MapEntrySpec['value'] }));
   }
+  // sessionAffinity: ClientIP needs the (backend, service) pairs the tc datapath checks an
+  // affinity entry against (bpf/kpr/nodeport.c, as Cilium's lb_affinity_match).
+  maps[LB_AFFINITY_MATCH_MAP] = affinityMatchEntries(plan.entries).map((e) => ({ key: e.key as unknown as MapEntrySpec['key'], value: e.value }));
   return { maps, plan, warnings: plan.warnings };
 }

@@ -7,7 +7,7 @@
 // same sweep runs on bpfbed's maps; `nowNs` is bpf_ktime_get_ns() of the machine the maps
 // belong to (Environment.ktimeGetNs()). Browser-safe.
 import type { BpfMap } from '../maps/types.js';
-import { CT_DIR_FORWARD, decodeCtEntry, decodeNatEntry, decodeTupleKey, encodeTupleKey, NAT_DIR_EGRESS, NAT_DIR_INGRESS } from './layout.js';
+import { CT_DIR_FORWARD, encodeTupleKey, layoutForKeySize, NAT_DIR_EGRESS, NAT_DIR_INGRESS } from './layout.js';
 
 export interface CtSweepResult {
   /** CT entries deleted because their lifetime was over. */
@@ -19,6 +19,7 @@ export interface CtSweepResult {
 }
 
 export interface CtSweepMaps {
+  /** ct4 or ct6 (told apart by key size); `nat` must be of the same family. */
   ct: BpfMap;
   /** The SNAT map; when given, NAT entries of connections that are gone are deleted too. */
   nat?: BpfMap;
@@ -30,12 +31,13 @@ export function sweepConntrack(maps: CtSweepMaps, nowNs: bigint): CtSweepResult 
   // Collect first, delete after: deleting while walking get_next_key order would restart the walk.
   const dead: Uint8Array[] = [];
   const liveForward = new Set<string>();
+  const ctLayout = layoutForKeySize(maps.ct.keySize);
   for (const e of maps.ct.entries()) {
-    const entry = decodeCtEntry(e.value);
+    const entry = ctLayout.ct(e.value);
     if (entry.expiresNs <= nowNs) dead.push(e.key);
     else {
       result.liveCt++;
-      const k = decodeTupleKey(e.key);
+      const k = ctLayout.key(e.key);
       if (k.dir === CT_DIR_FORWARD) liveForward.add(tupleId(k.saddr, k.daddr, k.sport, k.dport, k.proto));
     }
   }
@@ -45,12 +47,14 @@ export function sweepConntrack(maps: CtSweepMaps, nowNs: bigint): CtSweepResult 
   // A NAT pair belongs to the forward connection client -> backend (its EGRESS key is that
   // tuple; its INGRESS value points back at the client).
   const orphans: Uint8Array[] = [];
+  const natLayout = layoutForKeySize(maps.nat.keySize);
+  if (natLayout.key !== ctLayout.key) throw new Error(`sweepConntrack: the CT map (${maps.ct.keySize}-byte keys) and the NAT map (${maps.nat.keySize}-byte keys) are of different families`);
   for (const e of maps.nat.entries()) {
-    const k = decodeTupleKey(e.key);
+    const k = natLayout.key(e.key);
     let id: string;
     if (k.dir === NAT_DIR_EGRESS) id = tupleId(k.saddr, k.daddr, k.sport, k.dport, k.proto);
     else if (k.dir === NAT_DIR_INGRESS) {
-      const client = decodeNatEntry(e.value);
+      const client = natLayout.nat(e.value);
       id = tupleId(client.toAddr, k.saddr, client.toPort, k.sport, k.proto);
     } else continue;
     if (!liveForward.has(id)) orphans.push(e.key);

@@ -3,7 +3,9 @@
 // run every packet through BPF_PROG_TEST_RUN in order (maps persist between packets, as in
 // bpfbed) and collect the verdict, the packet after the run and the maps afterwards.
 //
-// Scope for now: one tc or XDP program per scenario, packets arriving on one device. A test run
+// Scope for now: one tc or XDP program per scenario, packets arriving on one device; or, given
+// the scenario's hooks (KernelHook), XDP then tc ingress per packet on the device it arrives on
+// (the XDP run gets that device as ingress_ifindex through ctx_in). A test run
 // does not follow a redirect; the verdict and bpf_redirect's target (recorded by bpfbed for the
 // same packet) say where the packet would go. Needs root, bpftool and bpffs; everything it
 // creates lives under one fresh bpffs folder that is removed at the end, also on errors.
@@ -17,8 +19,51 @@ const BPFFS = '/sys/fs/bpf';
 
 export interface KernelPacketResult {
   packet: number;
+  /** The last program's return value and packet (with hooks: the last hop's). */
   retval: number;
   dataOut: Uint8Array;
+  /** With hooks: every program that ran on the packet, in order. */
+  hops?: { program: string; retval: number; dataOut: Uint8Array }[];
+}
+
+/**
+ * A scenario's program and where it is attached, for scenarios with several (an XDP program
+ * and a tc program on one device, programs on several devices). A packet goes through the XDP
+ * program of its device, then, on XDP_PASS, through that device's tc ingress program, as the
+ * kernel's receive path orders them (src/run/pipeline.ts); redirects are not followed.
+ */
+export interface KernelHook {
+  program: string;
+  attach: string;
+  /** Absent: every device. */
+  device?: string;
+}
+
+/**
+ * A frame and the device it arrives on (which hooks run, with several) and that device's ifindex:
+ * an XDP program is run with it as ingress_ifindex, as bpfbed's pipeline does (without it, the
+ * kernel's test run uses the loopback device, and XDP_TX / bpf_redirect choices can differ).
+ */
+export interface KernelFrame {
+  packet: number;
+  data: Uint8Array;
+  device?: string;
+  ifindex?: number;
+}
+
+const XDP_PASS = 2; // enum xdp_action
+
+/**
+ * struct xdp_md for BPF_PROG_TEST_RUN's ctx_in (net/bpf/test_run.c, xdp_convert_md_to_buff):
+ * data 0 and data_end the frame's length (no metadata), the ingress device by ifindex (it must
+ * exist in the namespace the run happens in), queue 0, no egress device.
+ */
+function xdpCtxIn(len: number, ifindex: number): Uint8Array {
+  const ctx = new Uint8Array(24);
+  const v = new DataView(ctx.buffer);
+  v.setUint32(4, len, true);
+  v.setUint32(12, ifindex, true);
+  return ctx;
 }
 
 export interface KernelScenarioResult {
@@ -27,13 +72,38 @@ export interface KernelScenarioResult {
   maps: Record<string, { key: Uint8Array; value: Uint8Array }[]>;
 }
 
-function bpftool(args: string[], what: string): string {
-  const res = spawnSync('bpftool', ['--json', ...args], { encoding: 'utf8' });
+export interface KernelScenarioOptions {
+  /**
+   * The bpffs folder to pin programs and maps in (it must exist and be empty; the caller removes
+   * it). Default: a fresh folder under /sys/fs/bpf, removed at the end.
+   */
+  pinDir?: string;
+  /**
+   * A network namespace (its name under /run/netns) to run the programs in: BPF_PROG_TEST_RUN
+   * runs in the caller's namespace (net/bpf/test_run.c), so helpers such as bpf_fib_lookup see
+   * that namespace's routes. bpftool runs there through nsenter, which keeps our /sys (and pins).
+   */
+  netns?: string;
+}
+
+function bpftool(args: string[], what: string, netns?: string): string {
+  const argv = ['--json', ...args];
+  const res = netns ? spawnSync('nsenter', [`--net=/run/netns/${netns}`, 'bpftool', ...argv], { encoding: 'utf8' }) : spawnSync('bpftool', argv, { encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`bpftool ${what}: ${(res.stderr || res.stdout).trim().split('\n').slice(-3).join(' ')}`);
   return res.stdout;
 }
 
 const hexArgs = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0'));
+
+/**
+ * Program arrays and maps of maps (include/uapi/linux/bpf.h BPF_MAP_TYPE_PROG_ARRAY 3,
+ * ARRAY_OF_MAPS 12, HASH_OF_MAPS 13) hold file descriptors when written and ids when read: libbpf
+ * fills them as the object declares at load, and neither writing bpfbed's bytes nor comparing
+ * them means anything.
+ */
+export function holdsFds(mapType: number): boolean {
+  return mapType === 3 || mapType === 12 || mapType === 13;
+}
 
 /** bpftool's pin names for maps: the map name with dots replaced (libbpf pins `.bss` as `<obj>_bss`). */
 function pinName(mapName: string): string {
@@ -44,43 +114,71 @@ function pinName(mapName: string): string {
  * Runs `program` of `objectPath` in the kernel on `frames`, after writing the maps of `prepared`
  * (a CtxRunner set up from the same scenario, before any packet ran) into the kernel's maps.
  */
-export function runScenarioInKernel(objectPath: string, program: string, prepared: CtxRunner, frames: { packet: number; data: Uint8Array }[]): KernelScenarioResult {
+export function runScenarioInKernel(
+  objectPath: string,
+  program: string | readonly KernelHook[],
+  prepared: CtxRunner,
+  frames: KernelFrame[],
+  opts: KernelScenarioOptions = {},
+): KernelScenarioResult {
   if (!existsSync(BPFFS)) throw new Error(`${BPFFS} is not mounted`);
-  const dir = mkdtempSync(join(BPFFS, 'bpfbed-'));
+  const dir = opts.pinDir ?? mkdtempSync(join(BPFFS, 'bpfbed-'));
   const scratch = mkdtempSync(join(tmpdir(), 'bpfbed-kernel-'));
+  const tool = (args: string[], what: string) => bpftool(args, what, opts.netns);
   try {
     const progs = join(dir, 'progs');
     const maps = join(dir, 'maps');
-    bpftool(['prog', 'loadall', objectPath, progs, 'pinmaps', maps], `prog loadall ${objectPath}`);
+    tool(['prog', 'loadall', objectPath, progs, 'pinmaps', maps], `prog loadall ${objectPath}`);
     // The scenario's map entries, byte for byte as bpfbed holds them (global data keeps the
     // object's initial values in both).
     for (const map of prepared.bed.maps) {
-      if (map.name.includes('.')) continue;
+      if (map.name.includes('.') || holdsFds(map.type)) continue;
       for (const e of map.dump().entries) {
-        bpftool(['map', 'update', 'pinned', join(maps, pinName(map.name)), 'key', 'hex', ...hexArgs(e.key), 'value', 'hex', ...hexArgs(e.value)], `map update ${map.name}`);
+        tool(['map', 'update', 'pinned', join(maps, pinName(map.name)), 'key', 'hex', ...hexArgs(e.key), 'value', 'hex', ...hexArgs(e.value)], `map update ${map.name}`);
       }
     }
-    const prog = join(progs, program);
     const packets: KernelPacketResult[] = [];
-    for (const f of frames) {
+    const runOne = (name: string, f: KernelFrame, data: Uint8Array, ctxIn?: Uint8Array) => {
       const dataIn = join(scratch, 'in');
       const dataOut = join(scratch, 'out');
-      writeFileSync(dataIn, f.data);
-      const out = JSON.parse(bpftool(['prog', 'run', 'pinned', prog, 'data_in', dataIn, 'data_out', dataOut], `prog run ${program} (packet ${f.packet})`));
-      packets.push({ packet: f.packet, retval: out.retval, dataOut: new Uint8Array(readFileSync(dataOut)) });
+      const args = ['prog', 'run', 'pinned', join(progs, name), 'data_in', dataIn, 'data_out', dataOut];
+      writeFileSync(dataIn, data);
+      if (ctxIn) {
+        writeFileSync(join(scratch, 'ctx'), ctxIn);
+        args.push('ctx_in', join(scratch, 'ctx'));
+      }
+      const out = JSON.parse(tool(args, `prog run ${name} (packet ${f.packet})`));
+      return { program: name, retval: out.retval as number, dataOut: new Uint8Array(readFileSync(dataOut)) };
+    };
+    for (const f of frames) {
+      if (typeof program === 'string') {
+        const xdpIn = f.ifindex && prepared.bed.program(program).spec.type === 'xdp' ? xdpCtxIn(f.data.length, f.ifindex) : undefined;
+        const { retval, dataOut } = runOne(program, f, f.data, xdpIn);
+        packets.push({ packet: f.packet, retval, dataOut });
+        continue;
+      }
+      const at = (attach: string) => program.find((h) => h.attach === attach && (h.device === undefined || h.device === f.device));
+      const hops: NonNullable<KernelPacketResult['hops']> = [];
+      const xdp = at('xdp');
+      if (xdp) hops.push(runOne(xdp.program, f, f.data, f.ifindex ? xdpCtxIn(f.data.length, f.ifindex) : undefined));
+      const tc = at('tc/ingress');
+      if (tc && (!xdp || hops[0].retval === XDP_PASS)) hops.push(runOne(tc.program, f, hops[0]?.dataOut ?? f.data));
+      if (hops.length === 0) throw new Error(`packet ${f.packet}: no XDP or tc ingress program on device ${f.device ?? '(none given)'}`);
+      const last = hops[hops.length - 1];
+      packets.push({ packet: f.packet, retval: last.retval, dataOut: last.dataOut, hops });
     }
     const dumped: KernelScenarioResult['maps'] = {};
     for (const map of prepared.bed.maps) {
       const pin = join(maps, pinName(map.name));
-      if (!existsSync(pin)) continue;
-      const entries = JSON.parse(bpftool(['map', 'dump', 'pinned', pin], `map dump ${map.name}`)) as { key: string[]; value: string[] }[];
+      if (!existsSync(pin) || holdsFds(map.type)) continue;
+      const entries = JSON.parse(tool(['map', 'dump', 'pinned', pin], `map dump ${map.name}`)) as { key: string[]; value: string[] }[];
       dumped[map.name] = entries
         .filter((e) => Array.isArray(e.key) && Array.isArray(e.value))
         .map((e) => ({ key: Uint8Array.from(e.key, (h) => parseInt(h, 16)), value: Uint8Array.from(e.value, (h) => parseInt(h, 16)) }));
     }
     return { packets, maps: dumped };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.pinDir) rmSync(dir, { recursive: true, force: true });
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -59,6 +59,10 @@ export interface TraceRow {
   disasm: string;
   /** r0..r10 after the instruction, as hex strings (structured clone carries bigint, JSON does not). */
   regs: string[];
+  /** Added by the engine: the program the instruction belongs to, when the object has several (tail calls). */
+  program?: string;
+  /** Added by the engine: the instruction that faulted (it did not complete: regs are those it saw). */
+  fault?: boolean;
 }
 
 /** One program run on a packet's way (one hop of the pipeline). */
@@ -138,6 +142,22 @@ export interface RunSummary {
   mismatches: { what: string; packet?: number; message: string }[];
   totals: { packets: number; faults: number; dropped: number; instructions: number };
   captureError?: string;
+  /**
+   * Added by the engine: a socket scenario (`sockets:`, run by src/scenario/socket-run.ts) has
+   * calls instead of packets (rows is empty): each call and what the application saw.
+   */
+  socketCalls?: SocketCallRow[];
+}
+
+/** Added by the engine: one call of a socket scenario ("connect 10.96.0.20:80") and what it saw. */
+export interface SocketCallRow {
+  /** 1-based, as `bpfbed run` numbers them. */
+  call: number;
+  socket: string;
+  text: string;
+  /** What the application saw: error, reached, peer, from (as the scenario's `expect:` names them). */
+  seen: Record<string, string>;
+  mismatches: string[];
 }
 
 // A run is cancelled by terminating the worker: its packet loop is synchronous and reads no

@@ -17,6 +17,93 @@ const metadata = {
   },
 } as const;
 
+const endpoint = { type: 'string', pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[0-9.]+):[0-9]{1,5}$', description: 'address:port, [v6]:port for IPv6' } as const;
+const mapField = { map: { type: 'string', minLength: 1 }, field: { type: 'string', minLength: 1 } } as const;
+
+/** The cgroup socket address hooks (libbpf section names), for socket scenarios. */
+const CGROUP_HOOKS = ['bind', 'connect', 'sendmsg', 'recvmsg', 'getpeername', 'getsockname'].flatMap((c) => [`cgroup/${c}4`, `cgroup/${c}6`]);
+
+/** The operations of a socket call; each call has exactly one. */
+export const SOCKET_OPERATIONS = ['open', 'connect', 'sendmsg', 'send', 'recvmsg', 'getpeername'] as const;
+
+/** The parity rule vocabulary (src/scenario/parity.ts). */
+export const PARITY_RULES = ['clock-deadline', 'in-range', 'one-of-backends', 'same-in-both'] as const;
+
+const socketCall = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['socket'],
+  // exactly one operation per call
+  oneOf: SOCKET_OPERATIONS.map((op) => ({ required: [op] })),
+  properties: {
+    socket: { type: 'string', minLength: 1, description: 'the socket, named by its open call' },
+    open: { enum: ['tcp', 'udp', 'tcp6', 'udp6'] },
+    connect: endpoint,
+    sendmsg: endpoint,
+    send: { const: true },
+    recvmsg: { const: true },
+    getpeername: { const: true },
+    payload: { type: 'string' },
+    expect: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { error: { type: 'string', pattern: '^E[A-Z0-9]+$' }, reached: endpoint, peer: endpoint, from: endpoint },
+    },
+  },
+} as const;
+
+const parityRule = {
+  type: 'object',
+  required: ['rule'],
+  // ajv picks the branch by `rule`, so an error names the rule's own problem
+  discriminator: { propertyName: 'rule' },
+  oneOf: [
+    {
+      additionalProperties: false,
+      required: ['rule', 'map', 'field', 'since', 'lifetimes'],
+      properties: {
+        rule: { const: 'clock-deadline' },
+        ...mapField,
+        since: { type: 'string', minLength: 1 },
+        lifetimes: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['seconds'],
+            properties: {
+              when: { type: 'object', additionalProperties: { type: 'integer' } },
+              bits: { type: 'object', additionalProperties: { type: 'integer', minimum: 0 } },
+              seconds: { type: 'number', minimum: 0 },
+            },
+          },
+        },
+        slackSeconds: { type: 'number', minimum: 0 },
+      },
+    },
+    {
+      additionalProperties: false,
+      required: ['rule', 'map', 'field', 'min', 'max'],
+      properties: { rule: { const: 'in-range' }, ...mapField, min: { type: 'integer' }, max: { type: 'integer' } },
+    },
+    {
+      additionalProperties: false,
+      required: ['rule', 'service', 'backends'],
+      properties: { rule: { const: 'one-of-backends' }, service: endpoint, backends: { type: 'array', minItems: 1, items: endpoint } },
+    },
+    {
+      additionalProperties: false,
+      required: ['rule', 'map', 'socket'],
+      properties: {
+        rule: { const: 'same-in-both' },
+        map: { type: 'string', minLength: 1 },
+        socket: { type: 'object', minProperties: 1, additionalProperties: { enum: ['cookie', 'reached.addr', 'reached.port'] } },
+      },
+    },
+  ],
+} as const;
+
 export const SCENARIO_SCHEMA = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://bpfbed.dev/scenario.schema.json',
@@ -37,7 +124,7 @@ export const SCENARIO_SCHEMA = {
         required: ['program', 'attach'],
         properties: {
           program: { type: 'string' },
-          attach: { enum: ['xdp', 'tc/ingress', 'tc/egress', 'socket'] },
+          attach: { enum: ['xdp', 'tc/ingress', 'tc/egress', 'socket', ...CGROUP_HOOKS] },
           device: { type: 'string' },
         },
       },
@@ -74,6 +161,24 @@ export const SCENARIO_SCHEMA = {
           },
         },
       },
+    },
+    sockets: {
+      type: 'object',
+      description: 'A socket scenario: socket calls of one process in a cgroup with the programs attached',
+      additionalProperties: false,
+      required: ['calls'],
+      properties: {
+        servers: {
+          type: 'array',
+          items: { type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1, properties: { tcp: endpoint, udp: endpoint } },
+        },
+        calls: { type: 'array', minItems: 1, items: socketCall },
+      },
+    },
+    parity: {
+      type: 'array',
+      description: 'Fields the kernel\'s clock or randomness makes differ, and the rule that holds instead',
+      items: parityRule,
     },
     expect: {
       type: 'object',

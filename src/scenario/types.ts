@@ -5,7 +5,17 @@ import type { EnvironmentSpec } from '../env/environment.js';
 import type { ClusterSpec } from '../k8s/scenario.js';
 
 /** Where a program is attached. Names follow libbpf's section names. */
-export type AttachPoint = 'xdp' | 'tc/ingress' | 'tc/egress' | 'socket';
+export type AttachPoint = 'xdp' | 'tc/ingress' | 'tc/egress' | 'socket' | CgroupSockAddrAttachPoint;
+
+/**
+ * The cgroup socket address hooks a socket scenario attaches programs to (libbpf's section
+ * names; the kernel's BPF_CGROUP_INET4_CONNECT ... attach types, include/uapi/linux/bpf.h).
+ */
+export type CgroupSockAddrAttachPoint = `cgroup/${'bind' | 'connect' | 'sendmsg' | 'recvmsg' | 'getpeername' | 'getsockname'}${4 | 6}`;
+
+export const CGROUP_SOCK_ADDR_ATTACH_POINTS: readonly CgroupSockAddrAttachPoint[] = (['bind', 'connect', 'sendmsg', 'recvmsg', 'getpeername', 'getsockname'] as const).flatMap(
+  (call) => ([4, 6] as const).map((family) => `cgroup/${call}${family}` as CgroupSockAddrAttachPoint),
+);
 
 export interface ProgramBinding {
   /** Program (function) name in the object. */
@@ -98,5 +108,117 @@ export interface Scenario {
   cluster?: ClusterSpec;
   maps?: Record<string, MapEntrySpec[]>;
   input?: PacketInput;
+  /** A socket scenario: an application's socket calls through the cgroup hooks (instead of `input`). */
+  sockets?: SocketScript;
   expect?: Expectations;
+  /**
+   * What the real kernel's clock or randomness makes differ between a kernel run and bpfbed, and
+   * the rule that must hold instead of equality (src/scenario/parity.ts).
+   */
+  parity?: ParityRule[];
 }
+
+// ---------------------------------------------------------------------------- sockets
+
+/** An address and port as text: 10.96.0.10:53, [fd00::10]:53. */
+export type EndpointText = string;
+
+/**
+ * A server the application talks to: a TCP listener that accepts, or a UDP socket that sends
+ * every datagram back to its sender (an echo server). In the kernel they live on the loopback
+ * device of the run's network namespace; in bpfbed they are where a rewritten address leads.
+ */
+export interface SocketServer {
+  tcp?: EndpointText;
+  udp?: EndpointText;
+}
+
+/** What one socket call must show the application (kernel-produced where the scenario says so). */
+export interface SocketCallExpectation {
+  /** The errno name the call fails with (EHOSTUNREACH, EPERM); absent: it succeeds. */
+  error?: string;
+  /** The server the call's connection or datagram reached (its listening address). */
+  reached?: EndpointText;
+  /** getpeername(): the peer the application is shown. */
+  peer?: EndpointText;
+  /** recvmsg(): the source the application is shown. */
+  from?: EndpointText;
+}
+
+/**
+ * One call of the emulated process, on the socket named `socket` (named by its `open` call).
+ * Exactly one of the operations is given.
+ */
+export interface SocketCall {
+  socket: string;
+  /** socket(AF_INET or AF_INET6, SOCK_STREAM or SOCK_DGRAM). */
+  open?: 'tcp' | 'udp' | 'tcp6' | 'udp6';
+  /** connect() to this address. */
+  connect?: EndpointText;
+  /** sendmsg()/sendto() of `payload` to this address (UDP). */
+  sendmsg?: EndpointText;
+  /** send() of `payload` on a connected socket. */
+  send?: true;
+  /** recvmsg(): the next datagram (a server's echo). */
+  recvmsg?: true;
+  getpeername?: true;
+  /** Text sent by sendmsg/send (default "ping"). */
+  payload?: string;
+  expect?: SocketCallExpectation;
+}
+
+export interface SocketScript {
+  servers?: SocketServer[];
+  calls: SocketCall[];
+}
+
+// ---------------------------------------------------------------------------- parity
+
+/**
+ * A map field whose value is a deadline on the kernel's clock (CLOCK_MONOTONIC): it must equal
+ * `since` + the lifetime of the first `lifetimes` entry that matches the entry, give or take the
+ * time the run took (at most `slackSeconds`, default 60). Both `field` and `since` are left out of
+ * the comparison by value.
+ */
+export interface ClockDeadlineRule {
+  rule: 'clock-deadline';
+  map: string;
+  field: string;
+  since: string;
+  lifetimes: { when?: Record<string, number>; bits?: Record<string, number>; seconds: number }[];
+  slackSeconds?: number;
+}
+
+/** A map field the kernel fills from randomness within a range (a SNAT port): min <= value <= max. */
+export interface InRangeRule {
+  rule: 'in-range';
+  map: string;
+  field: string;
+  min: number;
+  max: number;
+}
+
+/**
+ * A randomly chosen backend: a socket call to `service` reaches one of `backends`, whichever.
+ * Its `reached` expectation is checked as membership; sockets that `same-in-both` ties to a map
+ * entry carry the choice into the map comparison.
+ */
+export interface OneOfBackendsRule {
+  rule: 'one-of-backends';
+  service: EndpointText;
+  backends: EndpointText[];
+}
+
+/**
+ * Map entries that belong to one socket of the run and repeat what that socket saw: each entry's
+ * field `fields[f]` equals the socket's property (`cookie`, `reached.addr`, `reached.port`). The
+ * kernel's socket cookies and random choices differ from bpfbed's; the entries are compared with
+ * those fields replaced by the socket's name.
+ */
+export interface SameInBothRule {
+  rule: 'same-in-both';
+  map: string;
+  socket: Record<string, 'cookie' | 'reached.addr' | 'reached.port'>;
+}
+
+export type ParityRule = ClockDeadlineRule | InRangeRule | OneOfBackendsRule | SameInBothRule;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildLbMaps, LB_MAP_NAMES, type NodeInfo } from '../../src/k8s/lb-maps.js';
+import { affinityMatchEntries, buildLbMaps, LB_AFFINITY_MATCH_MAP, LB_MAP_NAMES, type NodeInfo } from '../../src/k8s/lb-maps.js';
 import { parseClusterYaml } from '../../src/k8s/objects.js';
 import { clusterMapEntries } from '../../src/k8s/scenario.js';
 
@@ -12,9 +12,12 @@ const node: NodeInfo = JSON.parse(readFileSync(join(fixtures, 'node-1.json'), 'u
 describe('the scenario hook', () => {
   it('gives the entries of every lb map in the scenario maps: format', () => {
     const { maps, warnings } = clusterMapEntries(clusterYaml, node, 'cluster.yaml');
-    expect(Object.keys(maps)).toEqual([...LB_MAP_NAMES]);
+    expect(Object.keys(maps)).toEqual([...LB_MAP_NAMES, LB_AFFINITY_MATCH_MAP]);
     const plan = buildLbMaps(parseClusterYaml(clusterYaml), node);
     for (const name of LB_MAP_NAMES) expect(maps[name]).toEqual(plan.entries[name]);
+    // The bundled cluster has a sessionAffinity: ClientIP service: its backends are matched.
+    expect(maps[LB_AFFINITY_MATCH_MAP].length).toBeGreaterThan(0);
+    expect(maps[LB_AFFINITY_MATCH_MAP]).toEqual(affinityMatchEntries(plan.entries));
     expect(maps.lb4_reverse_nat[0]).toEqual({ key: plan.frontends[0].revNatIndex, value: { address: plan.frontends[0].address, port: plan.frontends[0].port } });
     expect(warnings).toEqual([]);
   });

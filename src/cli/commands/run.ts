@@ -15,6 +15,7 @@ import { runScenario, type RunReport } from '../../run/scenario-run.js';
 import { UsageError } from '../io.js';
 import { parseCount } from '../options.js';
 import { formatTable } from '../table.js';
+import { reportJson } from '../../run/report-json.js';
 
 interface RunOptions {
   prog?: string[];
@@ -121,6 +122,7 @@ async function runCommand(obj: string | undefined, opts: RunOptions): Promise<nu
       throw new UsageError(`cannot read ${relative(process.cwd(), full) || full}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
+  if (scenario.sockets) return runSocketsCommand(scenario, read, opts);
   const traceAll = opts.trace === true;
   const tracePacket = typeof opts.trace === 'string' ? parseCount(opts.trace, '--trace') : undefined;
   const bar = opts.progress && process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ format: 'packets {bar} {value}/{total} {eta_formatted}', stream: process.stderr, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -159,12 +161,12 @@ async function runCommand(obj: string | undefined, opts: RunOptions): Promise<nu
       if (name === 'drop' && !opts.drops) continue;
       writeFileSync(join(opts.out, `${name}.pcap`), outputs.pcap(name));
     }
-    writeFileSync(join(opts.out, 'report.json'), JSON.stringify(report, jsonReplacer, 2) + '\n');
+    writeFileSync(join(opts.out, 'report.json'), reportJson(report) + '\n');
   }
   if (opts.junit) writeFileSync(opts.junit, junitXml(scenario.description ?? scenario.object, junitCases(report)));
 
   if (opts.json) {
-    console.log(JSON.stringify(report, jsonReplacer, 2));
+    console.log(reportJson(report));
   } else {
     console.log(formatReport(report));
     if (traceAll || tracePacket !== undefined) {
@@ -177,7 +179,30 @@ async function runCommand(obj: string | undefined, opts: RunOptions): Promise<nu
   return report.ok ? 0 : 1;
 }
 
-const jsonReplacer = (_: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? [...v] : v);
+/** A socket scenario: its calls on emulated sockets, a row per call, the mismatches. */
+async function runSocketsCommand(scenario: Scenario, read: (path: string) => Uint8Array, opts: RunOptions): Promise<number> {
+  const { runSocketScenario } = await import('../../scenario/socket-run.js');
+  const { report } = await runSocketScenario(scenario, read);
+  if (opts.out) {
+    mkdirSync(opts.out, { recursive: true });
+    writeFileSync(join(opts.out, 'report.json'), reportJson(report) + '\n');
+  }
+  if (opts.json) {
+    console.log(reportJson(report));
+    return report.ok ? 0 : 1;
+  }
+  const seen = (s: object) => Object.entries(s).map(([k, v]) => `${k} ${v}`).join(', ');
+  const rows = report.calls.map((c) => [String(c.index + 1), c.socket, c.call, seen(c.seen) || '-', c.mismatches.length ? 'MISMATCH' : '']);
+  console.log(formatTable(['#', 'socket', 'call', 'the application saw', ''], rows, { right: [0] }));
+  console.log(`${report.calls.length} calls on ${report.sockets.length} sockets`);
+  if (report.ok) console.log('ok');
+  else {
+    console.log(`${report.mismatches.length} problem${report.mismatches.length === 1 ? '' : 's'}:`);
+    for (const m of report.mismatches) console.log(`  ${m}`);
+  }
+  return report.ok ? 0 : 1;
+}
+
 
 function formatReport(r: RunReport): string {
   const rows = r.packets.map((p) => [
