@@ -30,6 +30,13 @@ let rLo: u64 = 0;
 let rLen: u64 = 0;
 let wLo: u64 = 0;
 let wLen: u64 = 0;
+// A second cached region for each (the one used before the current): a packet program goes back
+// and forth between its stack and the packet or a map value, and each switch was a table search.
+// A length of 0 marks the entry empty (the fast test `off - lo <= len - size` needs len >= 8).
+let rLo2: u64 = 0;
+let rLen2: u64 = 0;
+let wLo2: u64 = 0;
+let wLen2: u64 = 0;
 /** Fault code of the current run (0 = none); mirrored into the control block on return. */
 let faulted: i32 = 0;
 
@@ -65,6 +72,8 @@ export function resetCache(): void {
   rLen = <u64>load<u32>(table, 4);
   wLo = rLo;
   wLen = rLen;
+  rLen2 = 0;
+  wLen2 = 0;
 }
 
 function setFault(code: i32, off: u64, size: i32): void {
@@ -131,6 +140,16 @@ function storeSized(at: usize, size: i32, v: u64): void {
 
 /** Load outside the cached region: search, check, handle the context, refill the cache. */
 function slowLoad(off: u64, size: i32): u64 {
+  if (rLen2 != 0 && off - rLo2 <= rLen2 - <u64>size) {
+    // The previous region: swap it in front.
+    const lo = rLo2;
+    const len = rLen2;
+    rLo2 = rLo;
+    rLen2 = rLen;
+    rLo = lo;
+    rLen = len;
+    return loadSized(<usize>off, size);
+  }
   const e = findRegion(off, size, false);
   if (e == 0) return 0;
   const lo = <u64>load<u32>(e);
@@ -148,6 +167,8 @@ function slowLoad(off: u64, size: i32): u64 {
     return loadSized(<usize>off, size);
   }
   if (len >= 8) {
+    rLo2 = rLo;
+    rLen2 = rLen;
     rLo = lo;
     rLen = len;
   }
@@ -156,6 +177,16 @@ function slowLoad(off: u64, size: i32): u64 {
 
 /** Store outside the cached region: search, check the context table, refill the cache. */
 function slowStore(off: u64, size: i32, v: u64): void {
+  if (wLen2 != 0 && off - wLo2 <= wLen2 - <u64>size) {
+    const lo = wLo2;
+    const len = wLen2;
+    wLo2 = wLo;
+    wLen2 = wLen;
+    wLo = lo;
+    wLen = len;
+    storeSized(<usize>off, size, v);
+    return;
+  }
   const e = findRegion(off, size, true);
   if (e == 0) return;
   const lo = <u64>load<u32>(e);
@@ -166,6 +197,8 @@ function slowStore(off: u64, size: i32, v: u64): void {
       return;
     }
   } else if (len >= 8) {
+    wLo2 = wLo;
+    wLen2 = wLen;
     wLo = lo;
     wLen = len;
   }

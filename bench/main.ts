@@ -19,6 +19,7 @@ import { runNative } from './native.js';
 import { formatMapTable, formatTable, TARGET_INSN_PER_SEC, type MapWorkloadResult, type WorkloadResult } from './report.js';
 import { WORKLOADS, type Workload } from './workloads.js';
 import { benchPackets, formatPacketBench } from './packets/index.js';
+import { benchNodePort, formatNodePortBench } from './packets/nodeport.js';
 
 interface Args {
   json: boolean;
@@ -181,6 +182,9 @@ async function main(): Promise<void> {
   // The per-packet workload (issue 4): a tc program over a generated 100,000-packet capture,
   // through the whole per-packet path, next to the kernel's JIT on the same packets.
   const packetResults = args.only && !args.only.includes('packets') ? [] : await benchPackets({ minSeconds: args.timing.minSeconds, log, kernel: true });
+  // The NodePort datapath (issue 5): bpf/kpr/nodeport.c's SYN and established paths, directly
+  // and through the scenario pipeline, next to the kernel on the same packets.
+  const nodePortResults = args.only && !args.only.includes('packets') ? [] : await benchNodePort({ minSeconds: args.timing.minSeconds, log, kernel: true });
   // Other work on the machine slows every column; say so rather than print quiet-looking numbers.
   const load = Math.max(loadBefore, loadavg()[0]);
   const busy = load > cpus().length * 0.75;
@@ -199,6 +203,7 @@ async function main(): Promise<void> {
       workloads: results,
       mapWorkloads: mapResults,
       packetWorkloads: packetResults,
+      nodePortWorkloads: nodePortResults,
       kernelEngine: kernelJit(),
     };
     process.stdout.write(`${JSON.stringify(report, replacer, 2)}\n`);
@@ -208,10 +213,11 @@ async function main(): Promise<void> {
       results.length ? formatTable(results) : '',
       mapResults.length ? formatMapTable(mapResults, kernelJit()) : '',
       packetResults.length ? formatPacketBench(packetResults) : '',
+      nodePortResults.length ? formatNodePortBench(nodePortResults) : '',
     ].filter(Boolean);
     process.stdout.write(`${machine}\n\n${tables.join('\n\n')}\n${warning}`);
   }
-  if ([...results, ...mapResults].some((r) => r.mismatches.length > 0) || packetResults.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
+  if ([...results, ...mapResults].some((r) => r.mismatches.length > 0) || [...packetResults, ...nodePortResults].some((r) => r.mismatches.length > 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

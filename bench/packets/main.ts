@@ -1,14 +1,19 @@
 // The per-packet benchmark on its own (see index.ts):
 //
-//   node dist/bench/packets/main.js [--json] [--min-seconds S] [--packets N] [--no-kernel]
+//   node dist/bench/packets/main.js [--json] [--min-seconds S] [--packets N] [--syns N] [--no-kernel]
+//                                   [--only capture|nodeport] [--scenario FILE (instead of kpr-remote.yaml)]
 import { cpus, loadavg } from 'node:os';
-import { benchPackets, formatPacketBench } from './index.js';
+import { benchPackets, formatPacketBench, type PacketBenchResult } from './index.js';
+import { benchNodePort, formatNodePortBench, type NodePortBenchRow } from './nodeport.js';
 
 interface Args {
   json: boolean;
   minSeconds: number;
   packets?: number;
   kernel: boolean;
+  syns?: number;
+  scenario?: string;
+  only?: 'capture' | 'nodeport';
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -24,8 +29,17 @@ function parseArgs(argv: readonly string[]): Args {
     if (flag === '--json') args.json = true;
     else if (flag === '--min-seconds') args.minSeconds = value();
     else if (flag === '--packets') args.packets = Math.round(value());
+    else if (flag === '--syns') args.syns = Math.round(value());
     else if (flag === '--no-kernel') args.kernel = false;
-    else throw new Error(`unknown option ${flag} (use --json, --min-seconds S, --packets N, --no-kernel)`);
+    else if (flag === '--scenario') {
+      args.scenario = argv[++i];
+      if (!args.scenario) throw new Error('--scenario wants a file');
+    }
+    else if (flag === '--only') {
+      const what = argv[++i];
+      if (what !== 'capture' && what !== 'nodeport') throw new Error(`--only wants capture or nodeport, got '${what ?? ''}'`);
+      args.only = what;
+    } else throw new Error(`unknown option ${flag} (use --json, --min-seconds S, --packets N, --syns N, --scenario FILE, --no-kernel, --only capture|nodeport)`);
   }
   return args;
 }
@@ -37,19 +51,21 @@ async function main(): Promise<void> {
   };
   const loadBefore = loadavg()[0];
   const started = Date.now();
-  const results = await benchPackets({ minSeconds: args.minSeconds, log, kernel: args.kernel, packets: args.packets });
+  const results: PacketBenchResult[] = args.only === 'nodeport' ? [] : await benchPackets({ minSeconds: args.minSeconds, log, kernel: args.kernel, packets: args.packets });
+  const nodeport: NodePortBenchRow[] = args.only === 'capture' ? [] : await benchNodePort({ minSeconds: args.minSeconds, log, kernel: args.kernel, syns: args.syns, scenario: args.scenario });
   const load = Math.max(loadBefore, loadavg()[0]);
   const busy = load > cpus().length * 0.75;
   const seconds = (Date.now() - started) / 1000;
   if (args.json) {
-    const report = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpuCount: cpus().length, loadAverage: load, busy, seconds, results };
+    const report = { node: process.version, cpu: cpus()[0]?.model ?? 'unknown', cpuCount: cpus().length, loadAverage: load, busy, seconds, results, nodeport };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     const machine = `node ${process.version} on ${cpus()[0]?.model ?? 'an unknown CPU'} (${cpus().length} CPUs, load average ${load.toFixed(1)}), ${seconds.toFixed(0)} s`;
     const warning = busy ? '\nWARNING: the machine was busy during the run; the times are inflated and noisy.\n' : '';
-    process.stdout.write(`${machine}\n\n${formatPacketBench(results)}${warning}`);
+    const tables = [results.length ? formatPacketBench(results) : '', nodeport.length ? formatNodePortBench(nodeport) : ''].filter(Boolean).join('\n');
+    process.stdout.write(`${machine}\n\n${tables}${warning}`);
   }
-  if (results.some((r) => r.mismatches.length > 0)) process.exitCode = 1;
+  if ([...results, ...nodeport].some((r) => r.mismatches.length > 0)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@
 // small, reallocate it as pskb_expand_head does); `onChange` then re-establishes the context's
 // pointer fields, as bpf_compute_data_pointers() does after every such helper (net/core/filter.c).
 import type { Machine } from '../vm/machine.js';
+import { copyPacket } from './packet-copy.js';
 
 export interface PacketBufferOptions {
   /** Bytes before the data (the kernel's skb headroom, or XDP_PACKET_HEADROOM). */
@@ -95,13 +96,13 @@ export class PacketBuffer {
   metaView(): Uint8Array {
     return this.machine.bytes().subarray(this.base + this.dataOff - this.metaLen, this.base + this.dataOff);
   }
-  /** A copy of the packet bytes. */
+  /** A copy of the packet bytes (packet-copy.ts: cheap for ordinary packet sizes). */
   bytes(): Uint8Array {
-    return this.machine.bytes().slice(this.base + this.dataOff, this.base + this.endOff);
+    return copyPacket(this.machine.bytes(), this.base + this.dataOff, this.base + this.endOff);
   }
   metaBytes(): Uint8Array {
     if (this.metaLen === 0) return new Uint8Array(0);
-    return this.machine.bytes().slice(this.base + this.dataOff - this.metaLen, this.base + this.dataOff);
+    return copyPacket(this.machine.bytes(), this.base + this.dataOff - this.metaLen, this.base + this.dataOff);
   }
 
   /** wasm offset of packet byte `i` (for helpers reading and writing in place). */

@@ -12,6 +12,7 @@ import type { CtxAccessTable } from '../vm/types.js';
 import { CtxTableBuilder, NARROW4, SZ1, SZ2, SZ4, SZ8 } from './access.js';
 import { BPF_SOCK_SIZE, writeBpfSock, type BpfSockFields } from './bpf-sock.js';
 import { PacketBuffer } from './packet-buffer.js';
+import { copyPacket } from './packet-copy.js';
 
 /** sizeof(struct __sk_buff). */
 export const SK_BUFF_SIZE = 192;
@@ -215,12 +216,26 @@ export interface SkbStateInit extends Partial<Omit<SkbState, 'data'>> {
  * protocol and pkt_type from eth_type_trans, wire_len = len, everything else zero.
  */
 export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = NO_INIT): SkbState {
+  return buildSkb(frame, init, true);
+}
+
+/**
+ * skbFromFrame without the copy: the state's `data` is `frame` itself. For callers that hand
+ * the frame over and leave it alone while the state is in use, such as the scenario pipeline
+ * (CtxRunner.runSkb copies the bytes into VM memory and never writes its input). A packet copy
+ * costs as much as a few helper calls (bench/packets/nodeport.ts).
+ */
+export function skbSharingFrame(frame: Uint8Array, init: SkbStateInit = NO_INIT): SkbState {
+  return buildSkb(frame, init, false);
+}
+
+function buildSkb(frame: Uint8Array, init: SkbStateInit, copy: boolean): SkbState {
   if (frame.length < ETH_HLEN) throw new RangeError(`ethTypeTrans: a frame of ${frame.length} bytes has no Ethernet header`);
   const deviceMac = init.deviceMac ?? ZERO_MAC;
   const broadcast = init.deviceBroadcast ?? (init.deviceMac ? BROADCAST_MAC : ZERO_MAC);
   // A literal rather than a spread of `init` over the defaults: this runs for every packet.
   const state: SkbState = {
-    data: frame.slice(),
+    data: copy ? copyPacket(frame) : frame,
     meta: new Uint8Array(0),
     networkOffset: ETH_HLEN,
     protocol: ethProtocol(frame),
@@ -248,13 +263,53 @@ export function skbFromFrame(frame: Uint8Array, init: SkbStateInit = NO_INIT): S
     encapsulation: false,
   };
   // What the spread `{ ...defaults, ...rest }` did: every own key of init but the device's
-  // addresses overrides the default (an explicit undefined included).
+  // addresses overrides the default (an explicit undefined included). The usual keys are stored
+  // by name: a computed-key store per key made this function cost more than the packet's run
+  // (bench/packets/nodeport.ts measured it).
   const keys = Object.keys(init);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i];
-    if (k !== 'deviceMac' && k !== 'deviceBroadcast') (state as unknown as Record<string, unknown>)[k] = (init as Record<string, unknown>)[k];
+    if (k !== 'deviceMac' && k !== 'deviceBroadcast' && !setKnownField(state, init, k)) (state as unknown as Record<string, unknown>)[k] = (init as Record<string, unknown>)[k];
   }
   return state;
+}
+
+/** state[k] = init[k] for the fields callers usually give; false for any other key. */
+function setKnownField(state: SkbState, init: SkbStateInit, k: string): boolean {
+  switch (k) {
+    case 'mark':
+      state.mark = init.mark!;
+      return true;
+    case 'priority':
+      state.priority = init.priority!;
+      return true;
+    case 'ifindex':
+      state.ifindex = init.ifindex!;
+      return true;
+    case 'ingressIfindex':
+      state.ingressIfindex = init.ingressIfindex!;
+      return true;
+    case 'direction':
+      state.direction = init.direction!;
+      return true;
+    case 'cb':
+      state.cb = init.cb!;
+      return true;
+    case 'tcIndex':
+      state.tcIndex = init.tcIndex!;
+      return true;
+    case 'queueMapping':
+      state.queueMapping = init.queueMapping!;
+      return true;
+    case 'hash':
+      state.hash = init.hash!;
+      return true;
+    case 'tstamp':
+      state.tstamp = init.tstamp!;
+      return true;
+    default:
+      return false;
+  }
 }
 const NO_INIT: SkbStateInit = Object.freeze({});
 
@@ -306,7 +361,7 @@ function cloneSkbFields(s: SkbState): SkbState {
     cb: s.cb.slice(),
     pulledMac: s.pulledMac?.slice(),
     vlan: s.vlan && { ...s.vlan },
-    csum: { ...s.csum },
+    csum: { ipSummed: s.csum.ipSummed, csum: s.csum.csum },
     tunnel: s.tunnel && { ...s.tunnel, src: s.tunnel.src.slice(), dst: s.tunnel.dst.slice(), options: s.tunnel.options.slice(), flags: { ...s.tunnel.flags } },
     sk: s.sk && { ...s.sk },
   };

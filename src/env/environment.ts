@@ -233,7 +233,9 @@ export class Environment {
   // ---- devices ----------------------------------------------------------------------------
 
   deviceByIndex(netns: number, ifindex: number): DeviceState | undefined {
-    return this.state.devices.find((d) => d.netns === netns && d.ifindex === ifindex);
+    // A loop, not find(): bpf_fib_lookup asks several times per call.
+    for (const d of this.state.devices) if (d.netns === netns && d.ifindex === ifindex) return d;
+    return undefined;
   }
 
   deviceByName(netns: number, name: string): DeviceState | undefined {

@@ -118,31 +118,58 @@ function isSkbForwardable(dev: DeviceState, skbLen: number, gso: boolean): boole
   return skbLen <= dev.mtu + ETH_HLEN + VLAN_HLEN || gso;
 }
 
-/** Little-endian accessors over the struct bytes (see fib-params.ts for the layout). */
+/**
+ * Little-endian accessors over the struct bytes (see fib-params.ts for the layout), byte by
+ * byte: a DataView per lookup cost more than the lookup (bench/packets/nodeport.ts).
+ */
 class ParamsView {
-  private v: DataView;
-  constructor(readonly b: Uint8Array) {
-    this.v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  constructor(readonly b: Uint8Array) {}
+  private u16(o: number): number {
+    return this.b[o] | (this.b[o + 1] << 8);
+  }
+  private u32(o: number): number {
+    const b = this.b;
+    return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+  }
+  private set16(o: number, x: number): void {
+    this.b[o] = x & 0xff;
+    this.b[o + 1] = (x >>> 8) & 0xff;
+  }
+  private set32(o: number, x: number): void {
+    const b = this.b;
+    b[o] = x & 0xff;
+    b[o + 1] = (x >>> 8) & 0xff;
+    b[o + 2] = (x >>> 16) & 0xff;
+    b[o + 3] = (x >>> 24) & 0xff;
   }
   get family() { return this.b[0]; }
   set family(x: number) { this.b[0] = x; }
-  get totLen() { return this.v.getUint16(6, true); }
-  set mtuResult(x: number) { this.v.setUint16(6, x & 0xffff, true); }
-  get ifindex() { return this.v.getUint32(8, true); }
-  set ifindex(x: number) { this.v.setUint32(8, x, true); }
+  get totLen() { return this.u16(6); }
+  set mtuResult(x: number) { this.set16(6, x & 0xffff); }
+  get ifindex() { return this.u32(8); }
+  set ifindex(x: number) { this.set32(8, x); }
   get tos() { return this.b[12]; }
-  set rtMetric(x: number) { this.v.setUint32(12, x >>> 0, true); }
-  get tbid() { return this.v.getUint32(48, true); }
-  set tbid(x: number) { this.v.setUint32(48, x, true); }
-  get mark() { return this.v.getUint32(52, true); }
-  set vlan(x: number) { this.v.setUint32(48, x, true); }
-  src(len: number) { return this.b.slice(16, 16 + len); }
-  dst(len: number) { return this.b.slice(32, 32 + len); }
-  setSrc(a: Uint8Array) { this.b.set(a, 16); }
-  setDst(a: Uint8Array) { this.b.set(a, 32); }
+  set rtMetric(x: number) { this.set32(12, x >>> 0); }
+  get tbid() { return this.u32(48); }
+  set tbid(x: number) { this.set32(48, x); }
+  get mark() { return this.u32(52); }
+  set vlan(x: number) { this.set32(48, x); }
+  // Byte loops rather than slice() and set(): for 4 to 16 bytes the builtins' call costs more.
+  private copyOut(at: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = this.b[at + i];
+    return out;
+  }
+  private copyIn(a: Uint8Array, at: number): void {
+    for (let i = 0; i < a.length; i++) this.b[at + i] = a[i];
+  }
+  src(len: number) { return this.copyOut(16, len); }
+  dst(len: number) { return this.copyOut(32, len); }
+  setSrc(a: Uint8Array) { this.copyIn(a, 16); }
+  setDst(a: Uint8Array) { this.copyIn(a, 32); }
   setMacs(smac: Uint8Array, dmac: Uint8Array) {
-    this.b.set(smac, 52);
-    this.b.set(dmac, 58);
+    this.copyIn(smac, 52);
+    this.copyIn(dmac, 58);
   }
 }
 
@@ -208,12 +235,15 @@ function sortedRoutes(env: Environment, netns: number, family: Family): SortedRo
   return sorted;
 }
 
+/** The merged local + main trie (see ipv4Tables); only ever read. */
+const MAIN_AND_LOCAL: readonly number[] = [RT_TABLE_MAIN, RT_TABLE_LOCAL];
+
 /**
  * net/ipv4/fib_trie.c fib_table_lookup: the first alias on the longest matching prefix whose
  * type is an error (returned at once) or whose nexthop is alive and, for an output lookup, is
  * the requested device (fib_lookup_good_nhc); backtracks to shorter prefixes otherwise.
  */
-function ipv4TableLookup(env: Environment, netns: number, tables: number[], dst: Uint8Array, oif: number): TableResult {
+function ipv4TableLookup(env: Environment, netns: number, tables: readonly number[], dst: Uint8Array, oif: number): TableResult {
   const { routes, net32, mask32: masks } = sortedRoutes(env, netns, 4);
   const a = be32(dst);
   for (let i = 0; i < routes.length; i++) {
@@ -230,7 +260,8 @@ function ipv4TableLookup(env: Environment, netns: number, tables: number[], dst:
 }
 
 function hasCustomRules(env: Environment, netns: number, family: Family): boolean {
-  return env.state.rules.some((r) => r.netns === netns && r.family === family);
+  for (const r of env.state.rules) if (r.netns === netns && r.family === family) return true;
+  return false;
 }
 
 /**
@@ -238,8 +269,8 @@ function hasCustomRules(env: Environment, netns: number, family: Family): boolea
  * kernel keeps local and main in one trie (fib_trie.c, fib_new_table aliasing RT_TABLE_LOCAL to
  * main; undone by fib_unmerge when a rule is added), so a lookup in either sees both.
  */
-function ipv4Tables(env: Environment, netns: number, tbid: number): number[] {
-  if ((tbid === RT_TABLE_MAIN || tbid === RT_TABLE_LOCAL) && !hasCustomRules(env, netns, 4)) return [RT_TABLE_MAIN, RT_TABLE_LOCAL];
+function ipv4Tables(env: Environment, netns: number, tbid: number): readonly number[] {
+  if ((tbid === RT_TABLE_MAIN || tbid === RT_TABLE_LOCAL) && !hasCustomRules(env, netns, 4)) return MAIN_AND_LOCAL;
   return [tbid];
 }
 
@@ -259,7 +290,7 @@ function ruleChain(env: Environment, netns: number, family: Family, mark: number
 /** include/net/ip_fib.h fib_lookup: the fast path without custom rules, else fib_rules_lookup. */
 function ipv4FibLookup(env: Environment, netns: number, dst: Uint8Array, oif: number, mark: number): TableResult {
   if (!hasCustomRules(env, netns, 4)) {
-    let res = ipv4TableLookup(env, netns, [RT_TABLE_MAIN, RT_TABLE_LOCAL], dst, oif);
+    let res = ipv4TableLookup(env, netns, MAIN_AND_LOCAL, dst, oif);
     if (res.err && env.tableExists(netns, 4, RT_TABLE_DEFAULT)) res = ipv4TableLookup(env, netns, [RT_TABLE_DEFAULT], dst, oif);
     return res.err === EAGAIN ? { err: -101 } : res; // -ENETUNREACH
   }
@@ -394,8 +425,10 @@ function ipv4PrefSrc(env: Environment, netns: number, route: RouteState, dev: De
  * bpf_redirect_neigh, which resolves the next hop the same way.
  */
 export function findNeighbour(env: Environment, netns: number, ifindex: number, ip: Uint8Array): NeighbourState | undefined {
-  const n = env.state.neighbours.find((x) => x.netns === netns && x.ifindex === ifindex && bytesEqual(x.ip, ip));
-  return n && NUD_VALID.has(n.state) ? n : undefined;
+  for (const n of env.state.neighbours) {
+    if (n.netns === netns && n.ifindex === ifindex && bytesEqual(n.ip, ip)) return NUD_VALID.has(n.state) ? n : undefined;
+  }
+  return undefined;
 }
 
 // ---- IPv6 -------------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 // kernel/bpf/verifier.c) guarantee in the kernel. A pointer the verifier would have refused is
 // a fault of the run, with a message naming the helper argument, never a silent access.
 import { HelperFault, type Machine } from '../vm/machine.js';
+import { VBASE } from '../vm/types.js';
+
+const VBASE_HI = Number(VBASE >> 32n);
+const VBASE_LO = Number(VBASE & 0xffffffffn);
 
 export { HelperFault };
 
@@ -15,6 +19,16 @@ export class HelperMemory {
     if (off !== undefined && this.machine.regionFor(off, len, access)) return off;
     const hex = '0x' + BigInt.asUintN(64, addr).toString(16);
     throw new HelperFault('helper', `${what}: ${len}-byte ${access} at ${hex} is outside every ${access === 'read' ? 'readable' : 'writable'} region (the verifier would reject this argument)`);
+  }
+
+  /**
+   * offsetOf for an address given as its 32-bit halves (HelperArgs), without a BigInt when the
+   * address is a VM pointer: VBASE's low half is zero and VM memory is below 4 GiB, so such a
+   * pointer is VBASE's high half and the offset. Anything else takes offsetOf's way (and message).
+   */
+  offsetOf32(lo: number, hi: number, len: number, access: 'read' | 'write', what: string): number {
+    if (VBASE_LO === 0 && hi === VBASE_HI && lo + len <= this.machine.bytes().length && this.machine.regionFor(lo, len, access)) return lo;
+    return this.offsetOf((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0), len, access, what);
   }
 
   read(addr: bigint, len: number, what: string): Uint8Array {

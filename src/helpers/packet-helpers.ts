@@ -269,10 +269,20 @@ function storeBytes(
   const at = run.buffer.offsetOf(offset);
   const recompute = (flagsLo & Number(BPF_F_RECOMPUTE_CSUM)) !== 0 && s.csum.ipSummed === 'complete';
   if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, ~csumPartial(mem, at, len, 0) >>> 0, offset);
-  mem.copyWithin(at, from, from + len);
+  copyWithinSmall(mem, at, from, len);
   if (recompute) s.csum.csum = csumBlockAdd(s.csum.csum, csumPartial(mem, at, len, 0), offset);
   if (flagsLo & Number(BPF_F_INVALIDATE_HASH)) clearHash(run);
   return 0;
+}
+
+/**
+ * mem.copyWithin(to, from, from + len) (memmove), by a loop for the few bytes a program usually
+ * stores (an address, a port): the builtin's call costs more than copying them.
+ */
+function copyWithinSmall(mem: Uint8Array, to: number, from: number, len: number): void {
+  if (len > 16) mem.copyWithin(to, from, from + len);
+  else if (to > from) for (let i = len - 1; i >= 0; i--) mem[to + i] = mem[from + i];
+  else for (let i = 0; i < len; i++) mem[to + i] = mem[from + i];
 }
 
 /** csum_block_add (include/net/checksum.h): a block at an odd offset is byte-swapped first. */

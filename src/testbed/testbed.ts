@@ -19,7 +19,8 @@ import { RingbufMap } from '../maps/ringbuf.js';
 import type { MapState } from '../maps/state.js';
 import type { EnvironmentState } from '../env/types.js';
 import { Environment, type EnvironmentSpec } from '../env/environment.js';
-import { envHelpers } from '../helpers/env-helpers.js';
+import { envHelpers, fastEnvHelpers } from '../helpers/env-helpers.js';
+import type { FibLookupContext } from '../env/fib.js';
 import { socketHelpers } from '../helpers/socket-helpers.js';
 import type { SkLookupCaller } from '../env/sockets.js';
 import { HelperMemory } from '../helpers/memory.js';
@@ -93,8 +94,14 @@ interface SnapshotData {
   environment: EnvironmentState;
 }
 
+/** What bpf_fib_lookup knows of its caller (FibLookupContext): one object per kind, shared. */
+const XDP_FIB: FibLookupContext = Object.freeze({ kind: 'xdp' });
+const SKB_FIB: FibLookupContext = Object.freeze({ kind: 'skb' });
+
 export class Testbed {
   private readonly programsByName = new Map<string, LoadedProgram>();
+  /** Loaded programs by Machine program number. */
+  private readonly byProgId: LoadedProgram[] = [];
   /** Maps in the spec's order (index = the spec's map index). */
   private readonly liveMaps: BpfMap[] = [];
   readonly registry = new MapRegistry();
@@ -202,9 +209,13 @@ export class Testbed {
     return outcome;
   }
 
+  /** The maps runs can write events to (the map list never changes after create). */
+  private eventMaps: BpfMap[] | undefined;
+
   private takeEvents(): RunEvent[] {
     const events: RunEvent[] = [];
-    for (const map of this.liveMaps) {
+    this.eventMaps ??= this.liveMaps.filter((m) => m instanceof PerfEventArrayMap || m instanceof RingbufMap);
+    for (const map of this.eventMaps) {
       if (map instanceof PerfEventArrayMap) {
         for (const r of map.takeRecords()) events.push({ map: map.name, kind: 'perf', data: r.data, cpu: r.cpu, index: r.index });
       } else if (map instanceof RingbufMap) {
@@ -288,12 +299,14 @@ export class Testbed {
       cpu: () => this.cpu,
       log: this.log,
     });
-    const envTable = envHelpers({
+    const envDeps = {
       env: this.env,
       mem: new HelperMemory(this.machine),
-      fibContext: (progId) => ({ kind: this.programById(progId)?.spec.type === 'xdp' ? 'xdp' : 'skb' }),
+      fibContext: (progId: number) => (this.programById(progId)?.spec.type === 'xdp' ? XDP_FIB : SKB_FIB),
       netnsOf: () => 0,
-    });
+    };
+    const envTable = envHelpers(envDeps);
+    const fastEnv = fastEnvHelpers({ ...envDeps, bytes: () => this.machine.bytes(), progId: () => this.machine.currentProgId });
     const sockets = socketHelpers({
       machine: this.machine,
       env: this.env,
@@ -306,6 +319,11 @@ export class Testbed {
         this.helperIds.add(id);
       }
     }
+    // bpf_ktime_get_ns (core's helper 5), which most packet programs call once per packet,
+    // without a HelperCall and its BigInt arguments.
+    fastEnv.set(5, (a) => a.setR0Big(this.env.ktimeGetNs()));
+    // The same helpers on the Machine's fast path, unless the caller replaced them.
+    for (const [id, fn] of fastEnv) if (!this.opts.helpers?.has(id)) this.machine.setFastHelper(id, fn);
   }
 
   private loadPrograms(): void {
@@ -329,12 +347,14 @@ export class Testbed {
           return li && { file: li.file, line: li.line, column: li.column, text: li.text };
         },
       });
-      this.programsByName.set(spec.name, { name: spec.name, progId, id: progId + 1, spec });
+      const loaded = { name: spec.name, progId, id: progId + 1, spec };
+      this.programsByName.set(spec.name, loaded);
+      this.byProgId[progId] = loaded; // indexed: bpf_fib_lookup asks for its caller on every call
     }
   }
 
   private programById(progId: number): LoadedProgram | undefined {
-    return this.programs.find((p) => p.progId === progId);
+    return this.byProgId[progId];
   }
 
   /** Static `.values` of PROG_ARRAY and map-in-map definitions, as libbpf fills them at load. */

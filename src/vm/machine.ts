@@ -432,8 +432,24 @@ export class Machine {
    * copies regions() makes.
    */
   regionFor(off: number, len: number, access: 'read' | 'write'): RegionInfo | undefined {
-    for (const r of this.regionMap.values()) {
-      if (off >= r.offset && off + len <= r.offset + r.length && (access === 'read' ? r.read : r.write)) return r;
+    // regionOrder holds regionMap's values in its order (writeRegionTable runs after every
+    // add and remove); an index loop spares the Map iterator a call, and helpers call this
+    // several times per packet.
+    const order = this.regionOrder;
+    const write = access === 'write';
+    for (let i = 0; i < order.length; i++) {
+      const r = order[i];
+      if (r.id === 0 && this.running) {
+        // While a program runs, the stack region is every active frame (the VM moves its lower
+        // bound with the call depth, assembly/index.ts setStackRegion): a helper called from a
+        // BPF-to-BPF subprogram may be given a pointer into that subprogram's own frame, or a
+        // caller's (kernel/bpf/verifier.c check_stack_range_initialized accepts any active one).
+        const lo = this.ctlWordsView[this.regionTable >> 2] >>> 0;
+        const top = this.wasm.stackTop();
+        if (off >= lo && off + len <= top) return lo === r.offset ? r : { ...r, offset: lo, length: top - lo, start: VBASE + BigInt(lo) };
+        continue;
+      }
+      if (off >= r.offset && off + len <= r.offset + r.length && (write ? r.write : r.read)) return r;
     }
     return undefined;
   }
@@ -670,6 +686,14 @@ export class Machine {
     this.program(progId, 'requestTailCall');
     this.tailCalls++;
     this.dv().setInt32(this.ctrl + A.CB_TAIL, progId, true);
+  }
+
+  /**
+   * The program executing now (inside a helper: the caller, after any tail calls), as
+   * HelperCall.progId gives it to host helpers; fast helpers ask here.
+   */
+  get currentProgId(): number {
+    return this.ctlWordsView[(this.ctrl + A.CB_PROG) >> 2];
   }
 
   /** Tail calls requested during the current (or last) run. */

@@ -102,7 +102,8 @@ describe('playground engine: packet detail (replayed)', () => {
     const scenarioText = defaultScenario(describeWorkspaceObject(files, obj), obj, pcap);
     const engine = new PlaygroundEngine();
     const summary = await engine.run({ type: 'run', runId: 4, files, scenarioText, scenarioPath, traceLimit: 100 });
-    expect(summary.rows[0]).toMatchObject({ fault: true, output: 'drop' });
+    // A fault is no verdict of the kernel's: the row says FAULT, not whatever r0 held.
+    expect(summary.rows[0]).toMatchObject({ fault: true, output: 'drop', verdict: 'FAULT' });
     expect(summary.totals.faults).toBe(summary.totals.packets);
     const hop = (await engine.packet(4, 1)).hops[0];
     const faultLine = readFileSync('bpf/testdata/fault_oob.c', 'utf8').split('\n').findIndex((l) => l.includes('= data[skb->len]')) + 1;
