@@ -27,6 +27,9 @@
 #define SVC_FLAG_ROUTABLE (1 << 6) /* reachable from outside the node (not ClusterIP-only) */
 #define SVC_FLAG_DSR (1 << 7)
 
+/* lb4_service.flags2 */
+#define SVC_FLAG2_MAGLEV (1 << 0) /* backends by the service's Maglev table (maglev.h), not its slots */
+
 /* lb4_key.scope */
 #define LB_LOOKUP_SCOPE_EXT 0
 #define LB_LOOKUP_SCOPE_INT 1

@@ -25,7 +25,14 @@
 //                           that is younger than the timeout and lb_affinity_match still pairs
 //                           it with the service (Cilium's lb4_affinity_backend_id);
 //   SVC_FLAG_LOCAL_SCOPE    externalTrafficPolicy: Local — only backends on this node; none
-//                           left drops (NP_NO_LOCAL_BACKEND).
+//                           left drops (NP_NO_LOCAL_BACKEND);
+//   SVC_FLAG_DSR            a backend on another node gets the packet DNATed only, no SNAT,
+//                           the frontend carried in an IPv4 option / IPv6 destination options
+//                           header (dsr.h) on a TCP SYN and on every UDP packet, inserted with
+//                           bpf_skb_adjust_room (Cilium's dsr_set_opt4 / dsr_set_ext6): for
+//                           packets XDP passed on (nodeport_xdp.c) and without XDP alike;
+//   SVC_FLAG2_MAGLEV        (flags2) a new connection's backend comes from the service's
+//                           Maglev table (maglev.h, lb4_maglev / lb6_maglev), not its slots.
 // IPv6 (nodeport_v6) does all of the above with its own maps (ct6, snat6, node_addrs6,
 // nodeport_config6), after skipping extension headers.
 #include <linux/bpf.h>
@@ -43,6 +50,8 @@
 #include "lb.h"
 #include "ct.h"
 #include "nat.h"
+#include "maglev.h"
+#include "dsr.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -82,6 +91,7 @@ enum np_stat {
 	NP_SNAT_COLLISION,   /* a hashed SNAT port was taken: retried at random */
 	NP_NO_LOCAL_BACKEND, /* dropped: externalTrafficPolicy Local and no backend on this node */
 	NP_AFFINITY,	     /* a new connection given its client's backend (sessionAffinity) */
+	NP_DSR_OPT,	     /* a DSR option (IPv4) or destination options header (IPv6) inserted at tc */
 	NP_STAT_MAX,
 };
 
@@ -315,6 +325,45 @@ static __always_inline __be16 snat_allocate(const struct tuple4 *out, const stru
 	return 0;
 }
 
+/* Inserts the DSR option after the base IPv4 header at tc, as Cilium's dsr_set_opt4
+ * (bpf/lib/nodeport.h): bpf_skb_adjust_room(BPF_ADJ_ROOM_NET) opens 8 bytes right after the
+ * 20-byte base header (net/core/filter.c bpf_skb_adjust_room: off = mac_len +
+ * bpf_skb_net_base_len), then IHL + 2, total length + 8 and the header checksum by RFC 1624
+ * eqn. 3 over the two changed words and the option's four new ones. The L4 checksum stays: its
+ * pseudo header counts the L4 length, not the IP total length. Only IHL 5 packets get here
+ * (nodeport_v4), so the options stay within MAX_IPOPTLEN. The header is written through direct
+ * packet pointers: no stack buffer for bpf_csum_diff / bpf_skb_store_bytes (the tc path's
+ * frame is nearly full). */
+static __always_inline int dsr_set_opt4(struct __sk_buff *skb, __be32 frontend_addr, __be16 frontend_port)
+{
+	/* BPF_F_ADJ_ROOM_NO_CSUM_RESET: Cilium's ctx_adjust_hroom_flags() */
+	if (bpf_skb_adjust_room(skb, sizeof(struct dsr_opt_v4), BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_NO_CSUM_RESET))
+		return -1;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct iphdr *ip = data + ETH_HLEN;
+	struct dsr_opt_v4 *opt = (void *)(ip + 1);
+	if ((void *)(opt + 1) > data_end)
+		return -1;
+	__u16 *words = (__u16 *)ip;
+	__u32 sum = (__u16)~ip->check;
+	sum += (__u16)~words[0] + (__u16)~words[1]; /* version/IHL/TOS, total length: before */
+	ip->ihl += sizeof(*opt) / 4;
+	ip->tot_len = bpf_htons(bpf_ntohs(ip->tot_len) + sizeof(*opt));
+	sum += words[0] + words[1]; /* ... and after */
+	opt->type = DSR_IPV4_OPT_TYPE;
+	opt->len = sizeof(*opt);
+	opt->port = frontend_port;
+	opt->addr = frontend_addr;
+	__u16 *o = (__u16 *)opt;
+	sum += o[0] + o[1] + o[2] + o[3]; /* new words: m = 0 */
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	ip->check = (__u16)~sum;
+	count(NP_DSR_OPT);
+	return 0;
+}
+
 /* client -> node:NodePort. */
 static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct tuple4 *t, struct lb4_service *svc, __u8 tcp_flags,
 					    __u8 ttl, __u16 tot_len)
@@ -357,18 +406,25 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 			count(svc->flags & SVC_FLAG_LOCAL_SCOPE ? NP_NO_LOCAL_BACKEND : NP_NO_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		struct lb4_key slot_key = { .address = 0, .dport = t->dport, .proto = t->proto };
-		struct lb4_key svc_key = { .address = t->daddr, .dport = t->dport, .proto = t->proto };
-		if (!bpf_map_lookup_elem(&lb4_services, &svc_key))
-			svc_key.address = 0; /* the NodePort wildcard matched */
-		slot_key.address = svc_key.address;
-		slot_key.backend_slot = (__u16)(tuple_hash(t->saddr, t->daddr, ((__u32)t->sport << 16) | t->dport, t->proto) % svc->count) + 1;
-		struct lb4_service *slot = bpf_map_lookup_elem(&lb4_services, &slot_key);
-		if (!slot) {
+		if (svc->flags2 & SVC_FLAG2_MAGLEV) {
+			/* Maglev (maglev.h); with affinity the client port is left out, as Cilium does,
+			 * so a client's new connections land on one backend. */
+			backend_id = maglev_backend_id(&lb4_maglev, svc->rev_nat_index,
+						       maglev_hash4(t->saddr, (svc->flags & SVC_FLAG_AFFINITY) ? 0 : t->sport, t->dport, t->proto));
+		} else {
+			struct lb4_key slot_key = { .address = 0, .dport = t->dport, .proto = t->proto };
+			struct lb4_key svc_key = { .address = t->daddr, .dport = t->dport, .proto = t->proto };
+			if (!bpf_map_lookup_elem(&lb4_services, &svc_key))
+				svc_key.address = 0; /* the NodePort wildcard matched */
+			slot_key.address = svc_key.address;
+			slot_key.backend_slot = (__u16)(tuple_hash(t->saddr, t->daddr, ((__u32)t->sport << 16) | t->dport, t->proto) % svc->count) + 1;
+			struct lb4_service *slot = bpf_map_lookup_elem(&lb4_services, &slot_key);
+			backend_id = slot ? slot->backend_id : 0;
+		}
+		if (!backend_id) {
 			count(NP_NO_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		backend_id = slot->backend_id;
 		be = bpf_map_lookup_elem(&lb4_backends, &backend_id);
 		if (!be) {
 			count(NP_NO_BACKEND);
@@ -383,6 +439,9 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 	}
 	if (svc->flags & SVC_FLAG_AFFINITY)
 		affinity_update(&lb4_affinity, &akey, backend_id, now);
+	/* Direct Server Return (dsr.h) to a backend on another node: no SNAT, the frontend carried
+	 * in an IP option; marked in both CT entries as XDP marks them (nodeport_xdp.c). */
+	__u8 ct_flags = be->ifindex ? 0 : (svc->flags & SVC_FLAG_DSR) ? CT_F_REMOTE | CT_F_DSR : CT_F_REMOTE;
 	if (!known) {
 		struct ct_entry fresh = {
 			.created_ns = now,
@@ -390,7 +449,7 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 			.rev_nat_index = svc->rev_nat_index,
 			.frontend_addr = t->daddr,
 			.frontend_port = t->dport,
-			.flags = be->ifindex ? 0 : CT_F_REMOTE,
+			.flags = ct_flags,
 		};
 		ct_touch(&fresh, t->proto, tcp_flags, 0, now);
 		fresh.packets = 1;
@@ -416,7 +475,7 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 			.rev_nat_index = svc->rev_nat_index,
 			.frontend_addr = t->daddr,
 			.frontend_port = t->dport,
-			.flags = ifindex ? 0 : CT_F_REMOTE,
+			.flags = ct_flags,
 		};
 		ct_touch(&fresh, t->proto, tcp_flags, 0, now);
 		fresh.packets = 1;
@@ -434,6 +493,23 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 		/* To the backend's device; the lookup only supplies the MACs (Cilium takes them
 		 * from its endpoint map): bpf_redirect alone would leave the client's L2 header. */
 		return fib_redirect(skb, &out, tot_len, ifindex);
+	}
+
+	if (ct_flags & CT_F_DSR) {
+		/* DNAT only; the option on what opens a connection (TCP SYN) and on every UDP packet
+		 * (Cilium: dsr_set_opt4 skips TCP without SYN: the backend's node knows the
+		 * connection by then). The FIB lookup gets the length as it leaves, so a packet the
+		 * option takes past the MTU is dropped (BPF_FIB_LKUP_RET_FRAG_NEEDED; Cilium drops it
+		 * too, DROP_FRAG_NEEDED). */
+		if (rewrite_tuple(skb, t, &out) || decrease_ttl(skb, ttl, t->proto))
+			return TC_ACT_SHOT;
+		if (t->proto == IPPROTO_UDP || (tcp_flags & TCP_FLAG_SYN)) {
+			if (dsr_set_opt4(skb, t->daddr, t->dport))
+				return TC_ACT_SHOT;
+			tot_len += sizeof(struct dsr_opt_v4);
+		}
+		count(NP_REMOTE);
+		return fib_redirect(skb, &out, tot_len, 0);
 	}
 
 	__u32 zero = 0;
@@ -899,6 +975,37 @@ static __always_inline int ct6_create(const struct ct6_key *key, const struct tu
 	return bpf_map_update_elem(&ct6, key, &fresh, BPF_ANY) ? -1 : 0;
 }
 
+/* Inserts the DSR destination options header (dsr.h) right after the IPv6 header at tc, as
+ * Cilium's dsr_set_ext6 (bpf/lib/nodeport.h): bpf_skb_adjust_room(BPF_ADJ_ROOM_NET) opens 24
+ * bytes after the 40-byte fixed header; the new header takes over the old Next Header (so an
+ * existing chain of extension headers follows it), Next Header = 60, Payload Length + 24. No
+ * checksum changes: IPv6 has no header checksum, and the L4 pseudo header counts the
+ * upper-layer length and the final destination (RFC 8200 section 8.1). Written through direct
+ * packet pointers, as dsr_set_opt4. */
+static __always_inline int dsr_set_ext6(struct __sk_buff *skb, const union v6addr *frontend_addr, __be16 frontend_port)
+{
+	if (bpf_skb_adjust_room(skb, sizeof(struct dsr_opt_v6), BPF_ADJ_ROOM_NET, BPF_F_ADJ_ROOM_NO_CSUM_RESET))
+		return -1;
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct dsr_opt_v6 *opt = (void *)(ip6 + 1);
+	if ((void *)(opt + 1) > data_end)
+		return -1;
+	opt->nexthdr = ip6->nexthdr;
+	opt->hdrlen = DSR_IPV6_EXT_LEN;
+	opt->opt_type = DSR_IPV6_OPT_TYPE;
+	opt->opt_len = DSR_IPV6_OPT_LEN;
+	opt->addr.d1 = frontend_addr->d1;
+	opt->addr.d2 = frontend_addr->d2;
+	opt->port = frontend_port;
+	opt->pad = 0;
+	ip6->nexthdr = NEXTHDR_DEST;
+	ip6->payload_len = bpf_htons(bpf_ntohs(ip6->payload_len) + sizeof(*opt));
+	count(NP_DSR_OPT);
+	return 0;
+}
+
 /* client -> node:NodePort over IPv6 (nodeport_forward's steps). */
 static __always_inline int nodeport_forward6(struct __sk_buff *skb, const struct pkt6 *p, struct lb6_service *svc, int wildcard)
 {
@@ -936,16 +1043,21 @@ static __always_inline int nodeport_forward6(struct __sk_buff *skb, const struct
 			count(svc->flags & SVC_FLAG_LOCAL_SCOPE ? NP_NO_LOCAL_BACKEND : NP_NO_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		struct lb6_key slot_key = { .dport = t->dport, .proto = t->proto };
-		if (!wildcard)
-			slot_key.address = t->daddr;
-		slot_key.backend_slot = (__u16)(tuple6_hash(t) % svc->count) + 1;
-		struct lb6_service *slot = bpf_map_lookup_elem(&lb6_services, &slot_key);
-		if (!slot) {
+		if (svc->flags2 & SVC_FLAG2_MAGLEV) {
+			backend_id = maglev_backend_id(&lb6_maglev, svc->rev_nat_index,
+						       maglev_hash6(&t->saddr, (svc->flags & SVC_FLAG_AFFINITY) ? 0 : t->sport, t->dport, t->proto));
+		} else {
+			struct lb6_key slot_key = { .dport = t->dport, .proto = t->proto };
+			if (!wildcard)
+				slot_key.address = t->daddr;
+			slot_key.backend_slot = (__u16)(tuple6_hash(t) % svc->count) + 1;
+			struct lb6_service *slot = bpf_map_lookup_elem(&lb6_services, &slot_key);
+			backend_id = slot ? slot->backend_id : 0;
+		}
+		if (!backend_id) {
 			count(NP_NO_BACKEND);
 			return TC_ACT_SHOT;
 		}
-		backend_id = slot->backend_id;
 		be = bpf_map_lookup_elem(&lb6_backends, &backend_id);
 		if (!be) {
 			count(NP_NO_BACKEND);
@@ -959,7 +1071,7 @@ static __always_inline int nodeport_forward6(struct __sk_buff *skb, const struct
 	if (svc->flags & SVC_FLAG_AFFINITY)
 		affinity_update(&lb6_affinity, &akey, backend_id, now);
 	__u32 ifindex = be->ifindex;
-	__u8 ct_flags = ifindex ? 0 : CT_F_REMOTE;
+	__u8 ct_flags = ifindex ? 0 : (svc->flags & SVC_FLAG_DSR) ? CT_F_REMOTE | CT_F_DSR : CT_F_REMOTE;
 	if (!known && ct6_create(&skey, t, backend_id, svc->rev_nat_index, ct_flags, tcp_flags, now))
 		return TC_ACT_SHOT;
 
@@ -984,6 +1096,21 @@ static __always_inline int nodeport_forward6(struct __sk_buff *skb, const struct
 			return TC_ACT_SHOT;
 		count(NP_LOCAL);
 		return fib_redirect6(skb, &out, p->tot_len, ifindex);
+	}
+
+	if (ct_flags & CT_F_DSR) {
+		/* DSR as for IPv4 (nodeport_forward): DNAT only, the destination options header on a
+		 * SYN and on every UDP packet. */
+		if (rewrite_tuple6(skb, t, &out, p->l4_off) || decrease_hop_limit(skb, p->hlim))
+			return TC_ACT_SHOT;
+		__u16 tot_len = p->tot_len;
+		if (t->proto == IPPROTO_UDP || (tcp_flags & TCP_FLAG_SYN)) {
+			if (dsr_set_ext6(skb, &t->daddr, t->dport))
+				return TC_ACT_SHOT;
+			tot_len += sizeof(struct dsr_opt_v6);
+		}
+		count(NP_REMOTE);
+		return fib_redirect6(skb, &out, tot_len, 0);
 	}
 
 	__u32 zero = 0;

@@ -13,13 +13,13 @@
 //       anything else      XDP_PASS, untouched and with no map written: replies, ICMP errors,
 //                          non-service traffic, fragments, IP options, TTL <= 1, and whatever
 //                          XDP cannot finish (no neighbour entry: only tc has bpf_redirect_neigh;
-//                          no route; no SNAT configuration; services with session affinity
-//                          or externalTrafficPolicy: Local) — nodeport.c's tc program then
+//                          no route; no SNAT configuration; services with session affinity,
+//                          externalTrafficPolicy: Local or Maglev selection) — nodeport.c's tc program then
 //                          handles it exactly as it would without XDP.
 //   nodeport_xdp, IPv6     the same (nodeport_forward6's path), the DSR option a destination
 //                          options header; IPv6 extension headers and fragments go to tc.
-//   nodeport_ingress (tc)  nodeport.c, unchanged, for everything XDP passed. (DSR is done at XDP
-//                          only: a DSR service's packet that XDP passes is SNATed by tc.)
+//   nodeport_ingress (tc)  nodeport.c, unchanged, for everything XDP passed (a DSR service's
+//                          packet XDP passes gets its DSR option at tc, bpf_skb_adjust_room).
 //
 // The packet is rewritten through direct pointers with RFC 1624 checksum updates (xdp_xlate.h):
 // the same bytes nodeport.c's helpers write. The map entries are the ones nodeport_forward() /
@@ -274,7 +274,7 @@ static __always_inline int nodeport_xdp6(struct xdp_md *ctx)
 	__builtin_memcpy(&t.daddr, &p.ip6->daddr, 16);
 	int wildcard;
 	struct lb6_service *svc = service_lookup6(&t, &wildcard);
-	if (!svc || (svc->flags & (SVC_FLAG_AFFINITY | SVC_FLAG_LOCAL_SCOPE)))
+	if (!svc || (svc->flags & (SVC_FLAG_AFFINITY | SVC_FLAG_LOCAL_SCOPE)) || (svc->flags2 & SVC_FLAG2_MAGLEV))
 		return xdp_pass();
 
 	__u64 now = bpf_ktime_get_ns();
@@ -396,7 +396,7 @@ static __always_inline int nodeport_xdp4(struct xdp_md *ctx)
 
 	/* Session affinity and externalTrafficPolicy: Local stay with tc, which implements them:
 	 * XDP repeats only nodeport_forward()'s plain choice. */
-	if (svc->flags & (SVC_FLAG_AFFINITY | SVC_FLAG_LOCAL_SCOPE))
+	if ((svc->flags & (SVC_FLAG_AFFINITY | SVC_FLAG_LOCAL_SCOPE)) || (svc->flags2 & SVC_FLAG2_MAGLEV))
 		return xdp_pass();
 
 	__u64 now = bpf_ktime_get_ns();

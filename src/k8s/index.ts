@@ -7,3 +7,5 @@ export * from './lb-update.js';
 export * from './lb-bytes.js';
 export * from './scenario.js';
 export * from './describe.js';
+export * from './maglev.js';
+export * from './maglev-maps.js';

@@ -15,6 +15,7 @@ import type { TypedValue } from '../typed/typed-value.js';
 import { parseIPv4, parseIPv6 } from '../env/addr.js';
 import { canonicalIP, familyOf, K8sObjectError, type ClusterObjects, type EndpointSlice, type IPFamily, type Protocol, type Service, type ServicePort } from './objects.js';
 import { LbIds } from './lb-ids.js';
+import { checkTableSize, MAGLEV_DEFAULT_TABLE_SIZE, maglevTable } from './maglev.js';
 
 /** lb4_service.flags (bpf/kpr/lb.h SVC_FLAG_*). */
 export const SVC_FLAG_EXTERNAL_IP = 1 << 0;
@@ -25,6 +26,8 @@ export const SVC_FLAG_AFFINITY = 1 << 4;
 export const SVC_FLAG_LOADBALANCER = 1 << 5;
 export const SVC_FLAG_ROUTABLE = 1 << 6;
 export const SVC_FLAG_DSR = 1 << 7;
+/** lb4_service.flags2 (bpf/kpr/lb.h SVC_FLAG2_*). */
+export const SVC_FLAG2_MAGLEV = 1 << 0;
 /** lb4_key.scope (bpf/kpr/lb.h LB_LOOKUP_SCOPE_*). */
 export const LB_LOOKUP_SCOPE_EXT = 0;
 export const LB_LOOKUP_SCOPE_INT = 1;
@@ -45,6 +48,14 @@ export interface NodeInfo {
   addresses: string[];
   /** Backend (pod) addresses on this node and the ifindex of each one's device. */
   podDevices?: Record<string, number>;
+  /**
+   * How the datapath picks a new connection's backend (Cilium's --bpf-lb-algorithm): 'random'
+   * (default; this datapath: a hash of the tuple over the backend slots) or 'maglev' (the
+   * frontend's Maglev table, bpf/kpr/maglev.h, for the frontends Cilium gives one: see maglevFor).
+   */
+  lbAlgorithm?: 'random' | 'maglev';
+  /** M, the Maglev table size (Cilium's --bpf-lb-maglev-table-size): a prime; default 251. */
+  maglevTableSize?: number;
 }
 
 /** struct lb4_key / lb6_key in typed form (pad omitted: zero). */
@@ -128,10 +139,20 @@ export interface Backend {
   ifindex: number;
 }
 
+/** A frontend's Maglev lookup table: what lb4_maglev / lb6_maglev hold under its rev_nat_index. */
+export interface MaglevTableEntry {
+  family: IPFamily;
+  revNatIndex: number;
+  /** M backend ids (src/k8s/maglev.ts maglevTable). */
+  table: number[];
+}
+
 export interface LbPlan {
   frontends: Frontend[];
   backends: Backend[];
   entries: LbMapEntries;
+  /** With lbAlgorithm 'maglev': one table per frontend that uses Maglev and has backends. */
+  maglev: MaglevTableEntry[];
   /** Things that were skipped or looked wrong, one sentence each. */
   warnings: string[];
 }
@@ -205,7 +226,24 @@ function checkNode(node: NodeInfo): NodeInfo {
     if (!Number.isInteger(ifindex) || ifindex < 1 || ifindex > 0xffffffff) throw new K8sObjectError(`node.podDevices['${ip}']: must be an ifindex (a positive integer), got ${JSON.stringify(ifindex)}`);
     podDevices[canon(ip, `node.podDevices['${ip}']`)] = ifindex;
   }
-  return { name: node.name, addresses: node.addresses.map((a, i) => canon(a, `node.addresses[${i}]`)), podDevices };
+  if (node.lbAlgorithm !== undefined && node.lbAlgorithm !== 'random' && node.lbAlgorithm !== 'maglev') {
+    throw new K8sObjectError(`node.lbAlgorithm: must be 'random' or 'maglev', got ${JSON.stringify(node.lbAlgorithm)}`);
+  }
+  let maglevTableSize = MAGLEV_DEFAULT_TABLE_SIZE;
+  if (node.maglevTableSize !== undefined) {
+    try {
+      maglevTableSize = checkTableSize(node.maglevTableSize, 'node.maglevTableSize');
+    } catch (err) {
+      throw new K8sObjectError((err as Error).message);
+    }
+  }
+  return {
+    name: node.name,
+    addresses: node.addresses.map((a, i) => canon(a, `node.addresses[${i}]`)),
+    podDevices,
+    lbAlgorithm: node.lbAlgorithm ?? 'random',
+    maglevTableSize,
+  };
 }
 
 /**
@@ -312,8 +350,18 @@ export function buildLbMaps(cluster: ClusterObjects, nodeIn: NodeInfo, ids: LbId
   });
   ids.services.retainOnly(new Set(claimed.keys()));
 
-  const entries = entriesOf(frontends, backends, drafts.map((d) => d.affinityTimeout));
-  return { frontends, backends: backends.sort((a, b) => a.id - b.id), entries, warnings };
+  const useMaglev = frontends.map((f) => node.lbAlgorithm === 'maglev' && maglevFor(f));
+  const entries = entriesOf(frontends, backends, drafts.map((d) => d.affinityTimeout), useMaglev);
+  const byId = new Map(backends.map((b) => [b.id, b]));
+  const maglev: MaglevTableEntry[] = frontends
+    .filter((f, i) => useMaglev[i] && f.backendIds.length > 0)
+    .map((f) => ({
+      family: f.family,
+      revNatIndex: f.revNatIndex,
+      table: maglevTable(f.backendIds.map((id) => ({ name: maglevBackendName(byId.get(id)!), id })), node.maglevTableSize),
+    }))
+    .sort((a, b) => a.revNatIndex - b.revNatIndex);
+  return { frontends, backends: backends.sort((a, b) => a.id - b.id), entries, warnings, maglev };
 }
 
 function candidatesFor(svc: Service, svcPort: ServicePort, family: IPFamily, slices: EndpointSlice[], node: NodeInfo, warnings: string[]): Candidate[] {
@@ -345,7 +393,28 @@ function candidatesFor(svc: Service, svcPort: ServicePort, family: IPFamily, sli
   return [...byAddress.values()];
 }
 
-function entriesOf(frontends: Frontend[], backends: Backend[], affinityTimeouts: number[]): LbMapEntries {
+/**
+ * Whether Cilium gives a frontend a Maglev table under --bpf-lb-algorithm=maglev: the frontends
+ * reachable from outside the node (NodePort, externalIPs, LoadBalancer), not a ClusterIP
+ * (pkg/service/service.go useMaglev; a ClusterIP only with --bpf-lb-external-clusterip, not
+ * modelled here), whose connections from inside are balanced by the socket hooks anyway.
+ */
+export function maglevFor(f: Pick<Frontend, 'kind'>): boolean {
+  return f.kind !== 'ClusterIP';
+}
+
+/**
+ * The name a backend is hashed by: the same on every node, unlike its id (pkg/maglev
+ * GetLookupTable sorts and hashes backend names). Cilium's name is the backend's L3n4Addr
+ * string; this uses "address:port/PROTO" ("[address]:port/PROTO" for IPv6) in that spirit, so a
+ * table equals Cilium's only where the names agree.
+ */
+export function maglevBackendName(b: Pick<Backend, 'address' | 'port' | 'proto'>): string {
+  const proto = b.proto === IPPROTO_TCP ? 'TCP' : b.proto === IPPROTO_UDP ? 'UDP' : `${b.proto}`;
+  return `${b.address.includes(':') ? `[${b.address}]` : b.address}:${b.port}/${proto}`;
+}
+
+function entriesOf(frontends: Frontend[], backends: Backend[], affinityTimeouts: number[], useMaglev: boolean[]): LbMapEntries {
   const out: LbMapEntries = { lb4_services: [], lb4_backends: [], lb4_reverse_nat: [], lb6_services: [], lb6_backends: [], lb6_reverse_nat: [] };
   frontends.forEach((f, i) => {
     const v = f.family === 'IPv4' ? 4 : 6;
@@ -354,13 +423,15 @@ function entriesOf(frontends: Frontend[], backends: Backend[], affinityTimeouts:
     const key = (slot: number): LbKey => ({ address: f.address, dport: f.port, backend_slot: slot, proto: f.proto, scope: LB_LOOKUP_SCOPE_EXT });
     services.push({
       key: key(0),
-      value: { backend_id: affinityTimeouts[i], count: f.backendIds.length, rev_nat_index: f.revNatIndex, flags: f.flags, flags2: 0 },
+      value: { backend_id: affinityTimeouts[i], count: f.backendIds.length, rev_nat_index: f.revNatIndex, flags: f.flags, flags2: useMaglev[i] ? SVC_FLAG2_MAGLEV : 0 },
     });
     // Backend slots repeat the frontend's rev_nat_index and flags (count 0), so a datapath that
     // holds only a slot entry still knows its service; the datapath reads count and the affinity
     // timeout from slot 0 only (Cilium: lb4_lookup_service, then lb4_lookup_backend_slot).
     f.backendIds.forEach((id, slot) => {
-      services.push({ key: key(slot + 1), value: { backend_id: id, count: 0, rev_nat_index: f.revNatIndex, flags: f.flags, flags2: 0 } });
+      // The slots stay written with Maglev too: programs without the Maglev maps (sock.c, the
+      // XDP fast path) still pick from them.
+      services.push({ key: key(slot + 1), value: { backend_id: id, count: 0, rev_nat_index: f.revNatIndex, flags: f.flags, flags2: useMaglev[i] ? SVC_FLAG2_MAGLEV : 0 } });
     });
     out[`lb${v}_reverse_nat`].push({ key: f.revNatIndex, value: { address: f.address, port: f.port } });
   });

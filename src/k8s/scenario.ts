@@ -8,6 +8,8 @@
 //       name: node-1                 # matched against endpoints' nodeName
 //       addresses: [192.168.1.10, fd00::10]
 //       podDevices: { 10.0.1.5: 3 }  # local backend address -> ifindex of its device
+//       lbAlgorithm: maglev          # Cilium's --bpf-lb-algorithm (random | maglev)
+//       maglevTableSize: 251         # M, prime (Cilium's --bpf-lb-maglev-table-size)
 //
 // The entries computed here go first; entries the scenario's own `maps:` lists are written after
 // them, so a scenario can still override one entry.
@@ -37,6 +39,8 @@ export const clusterSpecSchema = {
         name: { type: 'string', minLength: 1 },
         addresses: { type: 'array', items: { type: 'string' } },
         podDevices: { type: 'object', additionalProperties: { type: 'integer', minimum: 1 } },
+        lbAlgorithm: { enum: ['random', 'maglev'], description: "Cilium's --bpf-lb-algorithm: how a new connection's backend is chosen" },
+        maglevTableSize: { type: 'integer', minimum: 3, description: 'M, the Maglev lookup table size (a prime; must equal the object\'s LB_MAGLEV_LUT_SIZE)' },
       },
     },
   },
@@ -45,6 +49,11 @@ export const clusterSpecSchema = {
 export interface ClusterMaps {
   /** In the scenario `maps:` format: map name -> entries (every lb map, possibly empty). */
   maps: Record<string, MapEntrySpec[]>;
+  /**
+   * With node.lbAlgorithm 'maglev': the frontends' Maglev tables. Not in `maps`: lb4_maglev /
+   * lb6_maglev hold inner maps, which applyMaglevToTestbed (maglev-maps.ts) creates and links.
+   */
+  maglev: LbPlan['maglev'];
   plan: LbPlan;
   warnings: string[];
 }
@@ -66,5 +75,5 @@ export function clusterMapEntries(yamlText: string, node: NodeInfo, fileName = '
   // sessionAffinity: ClientIP needs the (backend, service) pairs the tc datapath checks an
   // affinity entry against (bpf/kpr/nodeport.c, as Cilium's lb_affinity_match).
   maps[LB_AFFINITY_MATCH_MAP] = affinityMatchEntries(plan.entries).map((e) => ({ key: e.key as unknown as MapEntrySpec['key'], value: e.value }));
-  return { maps, plan, warnings: plan.warnings };
+  return { maps, maglev: plan.maglev, plan, warnings: plan.warnings };
 }

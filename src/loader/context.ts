@@ -3,6 +3,7 @@ import type { Btf } from '../btf/btf.js';
 import type { BtfExt } from '../btf/ext.js';
 import { SectionError } from './errors.js';
 import type { ElfFile, ElfSection, ElfSymbol } from '../elf/reader.js';
+import type { KconfigSpec } from './kconfig.js';
 import type { MapSpec } from './spec.js';
 
 /** Where a map's definition lives in the ELF file, to resolve relocations against it. */
@@ -24,7 +25,7 @@ export interface LoadContext {
   /** placements[i] belongs to maps[i]. */
   placements: MapPlacement[];
   /** The .kconfig map and the offset of each extern symbol in it, if the object has __kconfig externs. */
-  kconfig?: { mapIndex: number; offsets: Map<number, number> };
+  kconfig?: { mapIndex: number; offsets: Map<number, number>; spec: KconfigSpec };
   /** The section being processed; errors that escape without one are attributed to it. */
   section?: string;
 }

@@ -1,11 +1,12 @@
 // __kconfig externs: libbpf gathers the extern VARs of the `.kconfig` DATASEC into one
 // read-only array map and lays them out sorted by alignment (descending), size
 // (ascending) and name (bpf_object__collect_externs, cmp_externs,
-// bpf_object__init_kconfig_map). The values (CONFIG_*, LINUX_KERNEL_VERSION) are filled
-// in when the spec is instantiated; here the map holds zeros.
+// bpf_object__init_kconfig_map). Each extern's type is checked as libbpf's find_kcfg_type
+// checks it; the values (CONFIG_*, LINUX_KERNEL_VERSION) are filled by kconfig.ts.
 import type { Btf } from '../btf/btf.js';
 import { SHN_UNDEF, STB_GLOBAL, STB_WEAK } from '../elf/reader.js';
 import { fail, type LoadContext } from './context.js';
+import { kconfigTypeOf, type KconfigExtern, type KconfigSpec } from './kconfig.js';
 import { internalMapName } from './maps.js';
 import { BPF_F_RDONLY_PROG, BPF_MAP_TYPE, LIBBPF_PIN_NONE, mapTypeName } from './uapi.js';
 
@@ -15,6 +16,8 @@ export const KCONFIG_SECTION = '.kconfig';
 export interface KconfigLayout {
   mapIndex: number;
   offsets: Map<number, number>;
+  /** What the spec records (ObjectSpec.kconfig). */
+  spec: KconfigSpec;
 }
 
 /** libbpf's btf__align_of. */
@@ -50,16 +53,21 @@ export function collectKconfig(ctx: LoadContext): KconfigLayout | undefined {
     const symbol = ctx.elf.symbols.find(
       (s) => s.name === v.name && s.shndx === SHN_UNDEF && (s.bind === STB_GLOBAL || s.bind === STB_WEAK),
     );
-    return { vi, name: v.name, size: btf.sizeof(v.type), align: alignOf(btf, v.type), symbol };
+    const kind = kconfigTypeOf(btf, v.type);
+    if (!kind) fail(ctx, `extern (kcfg) '${v.name}': type is unsupported (libbpf takes bool, char, 2/4/8-byte integers, enum libbpf_tristate and char arrays)`);
+    return { vi, name: v.name, size: btf.sizeof(v.type), align: alignOf(btf, v.type), symbol, kind };
   });
   externs.sort((a, b) => b.align - a.align || a.size - b.size || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let end = 0;
   const offsets = new Map<number, number>();
+  const described: KconfigExtern[] = [];
   for (const ext of externs) {
     const off = Math.ceil(end / ext.align) * ext.align;
     ext.vi.offset = off; // keep the DATASEC in step, as libbpf rewrites it
     end = off + ext.size;
     if (ext.symbol) offsets.set(ext.symbol.index, off);
+    // libbpf's ext->is_weak: the symbol's binding (bpf_object__collect_externs)
+    described.push({ name: ext.name, offset: off, size: ext.size, type: ext.kind.type, signed: ext.kind.signed, weak: ext.symbol?.bind === STB_WEAK });
   }
   datasec.size = end;
   const mapIndex = ctx.maps.length;
@@ -82,5 +90,5 @@ export function collectKconfig(ctx: LoadContext): KconfigLayout | undefined {
   });
   // No ELF section backs .kconfig; a placement that matches nothing keeps the arrays parallel.
   ctx.placements.push({ sectionIndex: -1, offset: 0, size: end });
-  return { mapIndex, offsets };
+  return { mapIndex, offsets, spec: { mapIndex, externs: described } };
 }

@@ -1,5 +1,18 @@
 // Public surface of the object loader.
-export { loadObject, objectNameFromFile, type LoadObjectOptions } from './object.js';
+export { loadObject, objectNameFromFile, withKconfig, type LoadObjectOptions } from './object.js';
+export {
+  KCONFIG_DEFAULTS,
+  KconfigError,
+  kernelVersionCode,
+  kernelVersionFromRelease,
+  parseKconfigText,
+  resolveKconfig,
+  type KconfigExtern,
+  type KconfigSpec,
+  type KconfigType,
+  type KconfigValue,
+  type KconfigValues,
+} from './kconfig.js';
 export { ObjectLoadError } from './errors.js';
 export {
   cloneObjectSpec,

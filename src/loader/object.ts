@@ -10,7 +10,8 @@ import { type LoadContext } from './context.js';
 import { collectCodeRelocs, linkProgram, readCodeSection, type CodeSection } from './code.js';
 import { ObjectLoadError, SectionError } from './errors.js';
 import { BTF_MAPS_SECTION, collectBtfMaps, collectGlobalData, collectLegacyMaps, collectMapRelos, isLegacyMapsSection } from './maps.js';
-import { collectKconfig } from './externs.js';
+import { collectKconfig, KCONFIG_SECTION } from './externs.js';
+import { KconfigError, resolveKconfig, type KconfigValues } from './kconfig.js';
 import { programTypeForSection } from './sections.js';
 import type { ObjectSpec, ProgramSpec } from './spec.js';
 
@@ -20,6 +21,36 @@ export { cloneObjectSpec, functionAt, lineInfoAt, mapIndexByName, programByName 
 export interface LoadObjectOptions {
   /** File name, used in error messages and (up to its first '.') in global data map names. */
   name?: string;
+  /**
+   * Values of __kconfig externs (CONFIG_*, LINUX_KERNEL_VERSION, ...), over KCONFIG_DEFAULTS
+   * (kconfig.ts says how each form is typed). libbpf takes them from the running kernel; an
+   * extern with no value is 0 when __weak and makes the load fail when strong.
+   */
+  kconfig?: KconfigValues;
+  /** Start from KCONFIG_DEFAULTS (default true); false: only `kconfig`, as libbpf with a full config. */
+  kconfigDefaults?: boolean;
+}
+
+/**
+ * A copy of `spec` (sharing everything but the .kconfig map) whose __kconfig externs hold
+ * `values` (over KCONFIG_DEFAULTS unless `defaults` is false). A spec without externs is
+ * returned as it is. Throws ObjectLoadError naming the extern when a value does not fit.
+ */
+export function withKconfig(spec: ObjectSpec, values: KconfigValues = {}, opts: { defaults?: boolean } = {}): ObjectSpec {
+  try {
+    return applyKconfig(spec, values, opts);
+  } catch (e) {
+    throw e instanceof KconfigError ? new ObjectLoadError(e.message, KCONFIG_SECTION, spec.name, { cause: e }) : e;
+  }
+}
+
+function applyKconfig(spec: ObjectSpec, values: KconfigValues | undefined, opts: { defaults?: boolean }): ObjectSpec {
+  const kconfig = spec.kconfig;
+  if (!kconfig) return spec;
+  const map = spec.maps[kconfig.mapIndex];
+  const maps = spec.maps.slice();
+  maps[kconfig.mapIndex] = { ...map, initialValue: resolveKconfig(kconfig, map.valueSize, values, opts) };
+  return { ...spec, maps };
 }
 
 /** libbpf's object name: the file's base name up to the first '.' (bpf_object__new). */
@@ -35,10 +66,17 @@ export function objectNameFromFile(file: string): string {
  */
 export function loadObject(bytes: Uint8Array, opts: LoadObjectOptions = {}): ObjectSpec {
   const ctx: Partial<LoadContext> & { section?: string } = {};
+  let spec: ObjectSpec;
   try {
-    return load(bytes, opts, ctx);
+    spec = load(bytes, opts, ctx);
   } catch (e) {
     throw toLoadError(e, ctx.section, opts.name);
+  }
+  // libbpf resolves externs at bpf_object__load; the spec is what a load would see.
+  try {
+    return applyKconfig(spec, opts.kconfig, { defaults: opts.kconfigDefaults });
+  } catch (e) {
+    throw e instanceof KconfigError ? new ObjectLoadError(e.message, KCONFIG_SECTION, opts.name, { cause: e }) : e;
   }
 }
 
@@ -154,5 +192,5 @@ function load(bytes: Uint8Array, opts: LoadObjectOptions, partial: Partial<LoadC
     }
   }
 
-  return { name: ctx.objName, programs, maps: ctx.maps, btf: ctx.btf, license, kernVersion };
+  return { name: ctx.objName, programs, maps: ctx.maps, btf: ctx.btf, license, kernVersion, ...(ctx.kconfig ? { kconfig: ctx.kconfig.spec } : {}) };
 }

@@ -5,6 +5,7 @@
 // BPF_PSEUDO_MAP_IDX_VALUE, imm = index into ObjectSpec.maps).
 import type { Insn } from '../asm/insn.js';
 import type { Btf } from '../btf/btf.js';
+import type { KconfigSpec } from './kconfig.js';
 
 export interface ObjectSpec {
   /** Object name as libbpf derives it (file name up to the first '.'), used in global map names. */
@@ -17,6 +18,11 @@ export interface ObjectSpec {
   license: string;
   /** The u32 in the `version` section (0 if absent). */
   kernVersion: number;
+  /**
+   * The __kconfig externs and their .kconfig map, when the object has any. The map's
+   * initialValue holds their resolved values (kconfig.ts, withKconfig).
+   */
+  kconfig?: KconfigSpec;
 }
 
 export interface LineInfo {
@@ -206,5 +212,6 @@ export function cloneObjectSpec(spec: ObjectSpec): ObjectSpec {
       coreRelos: p.coreRelos.map((r) => ({ ...r })),
     })),
     maps: spec.maps.map(cloneMap),
+    ...(spec.kconfig ? { kconfig: { mapIndex: spec.kconfig.mapIndex, externs: spec.kconfig.externs.map((e) => ({ ...e })) } } : {}),
   };
 }

@@ -17,13 +17,28 @@ import type { CtxRunner } from '../ctx/runner.js';
 
 const BPFFS = '/sys/fs/bpf';
 
+/** One program's test run on a packet: its return value, data_out and ctx_out. */
+export interface KernelHop {
+  program: string;
+  retval: number;
+  dataOut: Uint8Array;
+  /**
+   * ctx_out: the struct __sk_buff (tc, socket filters) or struct xdp_md the kernel copied back
+   * (net/bpf/test_run.c convert_skb_to___skb, xdp_convert_buff_to_md); the ctx_in it ran with is
+   * KernelFrame.ctxIn (tc) or an xdp_md for the frame (XDP).
+   */
+  ctxOut: Uint8Array;
+  /** The ctx_in the program ran with. */
+  ctxIn: Uint8Array;
+}
+
 export interface KernelPacketResult {
   packet: number;
   /** The last program's return value and packet (with hooks: the last hop's). */
   retval: number;
   dataOut: Uint8Array;
-  /** With hooks: every program that ran on the packet, in order. */
-  hops?: { program: string; retval: number; dataOut: Uint8Array }[];
+  /** Every program that ran on the packet, in order (one without hooks). */
+  hops: KernelHop[];
 }
 
 /**
@@ -49,16 +64,26 @@ export interface KernelFrame {
   data: Uint8Array;
   device?: string;
   ifindex?: number;
+  /**
+   * The struct __sk_buff ctx_in of the tc (or socket filter) runs: the scenario's packet metadata
+   * (mark, priority, cb, the device's ifindex when it exists where the run happens). Default: all
+   * zero (the kernel then uses the loopback device).
+   */
+  skbCtxIn?: Uint8Array;
 }
 
-const XDP_PASS = 2; // enum xdp_action
+export const XDP_PASS = 2; // enum xdp_action
+
+/** sizeof(struct __sk_buff) (include/uapi/linux/bpf.h). */
+export const SK_BUFF_CTX_SIZE = 192;
 
 /**
  * struct xdp_md for BPF_PROG_TEST_RUN's ctx_in (net/bpf/test_run.c, xdp_convert_md_to_buff):
  * data 0 and data_end the frame's length (no metadata), the ingress device by ifindex (it must
- * exist in the namespace the run happens in), queue 0, no egress device.
+ * exist in the namespace the run happens in; 0: none, the loopback's queue as without ctx_in),
+ * queue 0, no egress device.
  */
-function xdpCtxIn(len: number, ifindex: number): Uint8Array {
+export function xdpCtxIn(len: number, ifindex: number): Uint8Array {
   const ctx = new Uint8Array(24);
   const v = new DataView(ctx.buffer);
   v.setUint32(4, len, true);
@@ -105,6 +130,34 @@ export function holdsFds(mapType: number): boolean {
   return mapType === 3 || mapType === 12 || mapType === 13;
 }
 
+/**
+ * Maps of maps whose inner maps bpfbed's control plane created at run time (src/k8s/maglev-maps.ts:
+ * lb4_maglev / lb6_maglev, one inner array per service), recreated in the kernel: for each
+ * entry of an ARRAY_OF_MAPS / HASH_OF_MAPS (types 12, 13) naming a map that is not one of the
+ * object's own (those libbpf links at load from `.values`), `bpftool map create` an inner map of
+ * the same shape, pinned beside the others, with the same entries, then point the outer entry at
+ * it (`value pinned`). Added for the Maglev scenarios (issue 5).
+ */
+function fillInnerMaps(prepared: CtxRunner, mapsDir: string, dir: string, tool: (args: string[], what: string) => string): void {
+  const own = new Set(prepared.bed.maps.map((m) => m.id));
+  let n = 0;
+  for (const outer of prepared.bed.maps) {
+    if (outer.type !== 12 && outer.type !== 13) continue;
+    for (const e of outer.dump().entries) {
+      const id = new DataView(e.value.buffer, e.value.byteOffset).getUint32(0, true);
+      if (own.has(id)) continue;
+      const inner = prepared.bed.registry.byId(id);
+      if (!inner) throw new Error(`${outer.name}: an entry names map id ${id}, which bpfbed does not have`);
+      const pin = join(dir, `inner${n++}`);
+      tool(['map', 'create', pin, 'type', inner.type === 2 ? 'array' : 'hash', 'key', `${inner.keySize}`, 'value', `${inner.valueSize}`, 'entries', `${inner.maxEntries}`, 'name', 'bpfbed_inner', 'flags', `${inner.flags}`], `map create (inner map of ${outer.name})`);
+      for (const ie of inner.dump().entries) {
+        tool(['map', 'update', 'pinned', pin, 'key', 'hex', ...hexArgs(ie.key), 'value', 'hex', ...hexArgs(ie.value)], `map update (inner map of ${outer.name})`);
+      }
+      tool(['map', 'update', 'pinned', join(mapsDir, pinName(outer.name)), 'key', 'hex', ...hexArgs(e.key), 'value', 'pinned', pin], `map update ${outer.name}`);
+    }
+  }
+}
+
 /** bpftool's pin names for maps: the map name with dots replaced (libbpf pins `.bss` as `<obj>_bss`). */
 function pinName(mapName: string): string {
   return mapName.replace(/\./g, '_');
@@ -137,30 +190,31 @@ export function runScenarioInKernel(
         tool(['map', 'update', 'pinned', join(maps, pinName(map.name)), 'key', 'hex', ...hexArgs(e.key), 'value', 'hex', ...hexArgs(e.value)], `map update ${map.name}`);
       }
     }
+    fillInnerMaps(prepared, maps, dir, tool);
     const packets: KernelPacketResult[] = [];
-    const runOne = (name: string, f: KernelFrame, data: Uint8Array, ctxIn?: Uint8Array) => {
+    // Every run takes a ctx_in and returns its ctx_out: the context fields the program wrote.
+    const runOne = (name: string, f: KernelFrame, data: Uint8Array): KernelHop => {
       const dataIn = join(scratch, 'in');
       const dataOut = join(scratch, 'out');
-      const args = ['prog', 'run', 'pinned', join(progs, name), 'data_in', dataIn, 'data_out', dataOut];
+      const ctxInPath = join(scratch, 'ctx-in');
+      const ctxOutPath = join(scratch, 'ctx-out');
+      const ctxIn = prepared.bed.program(name).spec.type === 'xdp' ? xdpCtxIn(data.length, f.ifindex ?? 0) : (f.skbCtxIn ?? new Uint8Array(SK_BUFF_CTX_SIZE));
       writeFileSync(dataIn, data);
-      if (ctxIn) {
-        writeFileSync(join(scratch, 'ctx'), ctxIn);
-        args.push('ctx_in', join(scratch, 'ctx'));
-      }
+      writeFileSync(ctxInPath, ctxIn);
+      const args = ['prog', 'run', 'pinned', join(progs, name), 'data_in', dataIn, 'data_out', dataOut, 'ctx_in', ctxInPath, 'ctx_out', ctxOutPath];
       const out = JSON.parse(tool(args, `prog run ${name} (packet ${f.packet})`));
-      return { program: name, retval: out.retval as number, dataOut: new Uint8Array(readFileSync(dataOut)) };
+      return { program: name, retval: out.retval as number, dataOut: new Uint8Array(readFileSync(dataOut)), ctxIn, ctxOut: new Uint8Array(readFileSync(ctxOutPath)) };
     };
     for (const f of frames) {
       if (typeof program === 'string') {
-        const xdpIn = f.ifindex && prepared.bed.program(program).spec.type === 'xdp' ? xdpCtxIn(f.data.length, f.ifindex) : undefined;
-        const { retval, dataOut } = runOne(program, f, f.data, xdpIn);
-        packets.push({ packet: f.packet, retval, dataOut });
+        const hop = runOne(program, f, f.data);
+        packets.push({ packet: f.packet, retval: hop.retval, dataOut: hop.dataOut, hops: [hop] });
         continue;
       }
       const at = (attach: string) => program.find((h) => h.attach === attach && (h.device === undefined || h.device === f.device));
-      const hops: NonNullable<KernelPacketResult['hops']> = [];
+      const hops: KernelHop[] = [];
       const xdp = at('xdp');
-      if (xdp) hops.push(runOne(xdp.program, f, f.data, f.ifindex ? xdpCtxIn(f.data.length, f.ifindex) : undefined));
+      if (xdp) hops.push(runOne(xdp.program, f, f.data));
       const tc = at('tc/ingress');
       if (tc && (!xdp || hops[0].retval === XDP_PASS)) hops.push(runOne(tc.program, f, hops[0]?.dataOut ?? f.data));
       if (hops.length === 0) throw new Error(`packet ${f.packet}: no XDP or tc ingress program on device ${f.device ?? '(none given)'}`);

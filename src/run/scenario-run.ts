@@ -4,7 +4,7 @@
 // uploads).
 import { CtxRunner } from '../ctx/runner.js';
 import { Environment } from '../env/environment.js';
-import { loadObject } from '../loader/object.js';
+import { loadObject, withKconfig } from '../loader/object.js';
 import type { ObjectSpec } from '../loader/spec.js';
 import { decodePacket } from '../packet/decode.js';
 import { diffPackets, formatDiff } from '../packet/diff.js';
@@ -15,6 +15,7 @@ import type { Scenario } from '../scenario/types.js';
 import type { TypedValue } from '../typed/typed-value.js';
 import { compareOutput, type OutputMismatch } from './compare.js';
 import { clusterMapEntries } from '../k8s/scenario.js';
+import { applyMaglevToTestbed } from '../k8s/maglev-maps.js';
 import { parseIP } from '../env/addr.js';
 import { OutputSet } from './outputs.js';
 import { Pipeline, type Hop } from './pipeline.js';
@@ -78,7 +79,11 @@ export class ScenarioRunError extends Error {
 
 /** Makes the scenario's world live: the object's Testbed with its environment and map entries. */
 export async function prepareScenario(scenario: Scenario, read: FileReader, specOverride?: ObjectSpec): Promise<CtxRunner> {
-  const spec = specOverride ?? loadObject(read(scenario.object), { name: scenario.object.split('/').pop() });
+  // __kconfig externs: the scenario's values over the loader's defaults, CONFIG_HZ following the
+  // emulated clock (src/loader/kconfig.ts)
+  const hz = scenario.environment?.clock?.hz;
+  const kconfig = { ...(hz !== undefined ? { CONFIG_HZ: hz } : {}), ...scenario.kconfig };
+  const spec = specOverride ? withKconfig(specOverride, kconfig) : loadObject(read(scenario.object), { name: scenario.object.split('/').pop(), kconfig });
   const env = Environment.fromSpec(scenario.environment ?? {});
   const runner = await CtxRunner.create(spec, {
     environment: env,
@@ -97,7 +102,7 @@ export async function prepareScenario(scenario: Scenario, read: FileReader, spec
   if (scenario.cluster) {
     // The control plane's entries first; the scenario's own `maps:` may then add or override.
     const text = new TextDecoder().decode(read(scenario.cluster.objects));
-    const { maps } = clusterMapEntries(text, scenario.cluster.node, scenario.cluster.objects);
+    const { maps, maglev } = clusterMapEntries(text, scenario.cluster.node, scenario.cluster.objects);
     for (const [name, entries] of Object.entries(maps)) {
       if (!present.has(name)) continue; // the object does not use this map
       const map = runner.bed.typedMap(name);
@@ -106,6 +111,8 @@ export async function prepareScenario(scenario: Scenario, read: FileReader, spec
         if (rc !== 0) throw new ScenarioRunError(`cluster: ${name}[${i}]: the map refused the entry (errno ${-rc})`);
       });
     }
+    // Maglev tables: inner maps of lb4_maglev / lb6_maglev (src/k8s/maglev-maps.ts).
+    applyMaglevToTestbed(runner.bed, maglev);
     // The node's own addresses, for programs that tell local addresses apart (bpf/kpr/sock_maps.h).
     for (const address of scenario.cluster.node.addresses) {
       const v6 = parseIP(address, 'cluster.node.addresses').family === 6;

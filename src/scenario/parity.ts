@@ -14,8 +14,25 @@ export interface SocketFacts {
   reached?: { addr: string; port: number };
 }
 
+/** What one side knows about an output packet of the run, for `same-in-both` with `packet`. */
+export interface PacketFacts {
+  /** The input packet it came from. */
+  packet: number;
+  /** The fields the rules name (packetFieldsNamed), by Wireshark name, as decodePacket gives them. */
+  fields: Readonly<Record<string, number | string | undefined>>;
+}
+
 export interface ParityContext {
   sockets?: readonly SocketFacts[];
+  /** The output packets, in packet order. */
+  packets?: readonly PacketFacts[];
+}
+
+/** The packet fields `same-in-both` rules link map entries to (for the caller to decode). */
+export function packetFieldsNamed(rules: readonly ParityRule[] | undefined): string[] {
+  const out = new Set<string>();
+  for (const r of rules ?? []) if (r.rule === 'same-in-both' && r.packet) for (const f of Object.values(r.packet)) out.add(f);
+  return [...out];
 }
 
 /** One decoded map entry (TypedMap.decodeKey / decodeValue). */
@@ -27,6 +44,8 @@ export interface DecodedEntry {
 export interface AppliedEntry extends DecodedEntry {
   /** The rules this entry broke, as sentences. */
   problems: string[];
+  /** The output packets' fields a `same-in-both` rule linked this entry to. */
+  links: { packet: number; field: string; value: number | string }[];
 }
 
 const NSEC_PER_SEC = 1_000_000_000n;
@@ -97,11 +116,33 @@ export function normalizeEndpoint(text: EndpointText): string {
   return text.replace(/^\[::ffff:(\d+\.\d+\.\d+\.\d+)\]/i, '$1').toLowerCase();
 }
 
-function sameInBoth(rule: SameInBothRule, entry: DecodedEntry, ctx: ParityContext, problems: string[]): void {
-  const fields = Object.entries(rule.socket);
+/** Whether a decoded entry field and a fact (a port, an address as text) hold the same value. */
+function sameValue(entryValue: unknown, fact: unknown): boolean {
+  if (typeof fact === 'bigint' || typeof fact === 'number') {
+    try {
+      return asBigInt(entryValue, 'field') === BigInt(fact);
+    } catch {
+      return false;
+    }
+  }
+  return String(entryValue).toLowerCase() === String(fact).toLowerCase();
+}
+
+/** Whether the entry meets a rule's `when` (every field present and equal). */
+function meetsWhen(entry: DecodedEntry, when: Record<string, number | string> | undefined): boolean {
+  return Object.entries(when ?? {}).every(([f, want]) => {
+    const got = fieldOf(entry, f);
+    return got.found && sameValue(got.value, typeof want === 'number' ? BigInt(want) : want);
+  });
+}
+
+function sameInBoth(rule: SameInBothRule, entry: DecodedEntry, out: DecodedEntry, ctx: ParityContext, problems: string[], links: AppliedEntry['links']): void {
+  if (!meetsWhen(entry, rule.when)) return;
+  if (rule.packet) return linkToPacket(rule, rule.packet, entry, out, ctx, problems, links);
+  const fields = Object.entries(rule.socket ?? {});
   const cookieField = fields.find(([, p]) => p === 'cookie')?.[0];
   const sockets = ctx.sockets ?? [];
-  const propertyOf = (s: SocketFacts, p: SameInBothRule['socket'][string]): unknown =>
+  const propertyOf = (s: SocketFacts, p: NonNullable<SameInBothRule['socket']>[string]): unknown =>
     p === 'cookie' ? s.cookie : p === 'reached.addr' ? s.reached?.addr : s.reached?.port;
   const matches = (s: SocketFacts): boolean =>
     fields.every(([f, p]) => {
@@ -117,7 +158,31 @@ function sameInBoth(rule: SameInBothRule, entry: DecodedEntry, ctx: ParityContex
     problems.push(`${rule.map}: entry with ${shown}: ${which}${fields.map(([f, p]) => `${p} = ${f}`).join(' and ')}`);
     return;
   }
-  for (const [f, p] of fields) setField(entry, f, `<${owner.name}.${p}>`);
+  for (const [f, p] of fields) setField(out, f, `<${owner.name}.${p}>`);
+}
+
+/**
+ * `same-in-both` with `packet`: the entry's fields equal those of an output packet of the same
+ * side (the first in packet order); they are then compared as "the value packet N carried".
+ */
+function linkToPacket(rule: SameInBothRule, link: Record<string, string>, entry: DecodedEntry, out: DecodedEntry, ctx: ParityContext, problems: string[], links: AppliedEntry['links']): void {
+  const fields = Object.entries(link);
+  const matches = (p: PacketFacts) =>
+    fields.every(([f, pf]) => {
+      const got = fieldOf(entry, f);
+      const want = p.fields[pf];
+      return got.found && want !== undefined && sameValue(got.value, typeof want === 'number' ? BigInt(want) : want);
+    });
+  const owner = (ctx.packets ?? []).find(matches);
+  if (!owner) {
+    const shown = fields.map(([f]) => `${f}=${String(fieldOf(entry, f).value)}`).join(', ');
+    problems.push(`${rule.map}: entry with ${shown}: no output packet of the run has ${fields.map(([f, pf]) => `${pf} = ${f}`).join(' and ')}`);
+    return;
+  }
+  for (const [f, pf] of fields) {
+    setField(out, f, `<packet ${owner.packet} ${pf}>`);
+    links.push({ packet: owner.packet, field: pf, value: owner.fields[pf]! });
+  }
 }
 
 /**
@@ -125,20 +190,23 @@ function sameInBoth(rule: SameInBothRule, entry: DecodedEntry, ctx: ParityContex
  * fields the rules cover replaced (left out, or by what they stand for), ready to compare by value.
  */
 export function applyParity(rules: readonly ParityRule[] | undefined, map: string, entry: DecodedEntry, ctx: ParityContext = {}): AppliedEntry {
+  // rules read the entry as it was and replace fields in a copy, so two rules can cover one field
+  // (a SNAT port in range, and the port its packet carries)
   const out: DecodedEntry = structuredClone(entry);
   const problems: string[] = [];
+  const links: AppliedEntry['links'] = [];
   for (const rule of rules ?? []) {
     if (!('map' in rule) || rule.map !== map) continue;
     switch (rule.rule) {
       case 'clock-deadline': {
-        const deadline = fieldOf(out, rule.field);
-        const since = fieldOf(out, rule.since);
+        const deadline = fieldOf(entry, rule.field);
+        const since = fieldOf(entry, rule.since);
         if (!deadline.found || !since.found) {
           problems.push(`${map}: clock-deadline names ${!deadline.found ? rule.field : rule.since}, which the entry does not have`);
           break;
         }
         const life = asBigInt(deadline.value, rule.field) - asBigInt(since.value, rule.since);
-        const want = lifetimeOf(rule, out);
+        const want = lifetimeOf(rule, entry);
         const slack = BigInt(Math.round((rule.slackSeconds ?? 60) * 1e9));
         if (want === undefined) problems.push(`${map}: no lifetime of the clock-deadline rule matches this entry`);
         else if (life < want || life > want + slack) {
@@ -149,7 +217,8 @@ export function applyParity(rules: readonly ParityRule[] | undefined, map: strin
         break;
       }
       case 'in-range': {
-        const got = fieldOf(out, rule.field);
+        if (!meetsWhen(entry, rule.when)) break;
+        const got = fieldOf(entry, rule.field);
         if (!got.found) {
           problems.push(`${map}: in-range names ${rule.field}, which the entry does not have`);
           break;
@@ -160,11 +229,11 @@ export function applyParity(rules: readonly ParityRule[] | undefined, map: strin
         break;
       }
       case 'same-in-both':
-        sameInBoth(rule, out, ctx, problems);
+        sameInBoth(rule, entry, out, ctx, problems, links);
         break;
     }
   }
-  return { ...out, problems };
+  return { ...out, problems, links };
 }
 
 /** The backends a call to `target` may reach under a `one-of-backends` rule, if one covers it. */

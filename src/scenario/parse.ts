@@ -28,9 +28,12 @@ export function parseScenario(text: string, source = 'scenario'): Scenario {
     const oneOfAt = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
     const problems = errors
       .filter((e) => !(oneOfAt.has(e.instancePath) && e.schemaPath.includes('/oneOf/')))
+      // a bad property name is reported twice (its pattern, then "property name must be valid")
+      .filter((e) => e.keyword !== 'propertyNames')
       .slice(0, 5)
       .map((err) => {
         const path = err.instancePath ? err.instancePath.slice(1).replace(/\//g, '.') : '(top level)';
+        if (err.propertyName !== undefined) return `${path}: name '${err.propertyName}' ${err.message}`;
         if (err.keyword === 'discriminator') return `${path}.rule: must be one of ${PARITY_RULES.join(', ')}`;
         if (err.keyword === 'oneOf' && /sockets\/calls\/\d+$/.test(err.instancePath)) return `${path}: must have exactly one operation (${SOCKET_OPERATIONS.join(', ')})`;
         const extra = err.keyword === 'additionalProperties' ? ` '${(err.params as { additionalProperty: string }).additionalProperty}'` : '';

@@ -52,6 +52,9 @@ const socketCall = {
   },
 } as const;
 
+/** `when` of in-range and same-in-both: entry fields (BTF names) and the values they must have. */
+const entryCondition = { type: 'object', additionalProperties: { type: ['integer', 'string'] } } as const;
+
 const parityRule = {
   type: 'object',
   required: ['rule'],
@@ -85,7 +88,7 @@ const parityRule = {
     {
       additionalProperties: false,
       required: ['rule', 'map', 'field', 'min', 'max'],
-      properties: { rule: { const: 'in-range' }, ...mapField, min: { type: 'integer' }, max: { type: 'integer' } },
+      properties: { rule: { const: 'in-range' }, ...mapField, when: entryCondition, min: { type: 'integer' }, max: { type: 'integer' } },
     },
     {
       additionalProperties: false,
@@ -94,11 +97,15 @@ const parityRule = {
     },
     {
       additionalProperties: false,
-      required: ['rule', 'map', 'socket'],
+      required: ['rule', 'map'],
+      // what the entries are linked to: the run's sockets or its output packets
+      oneOf: [{ required: ['socket'] }, { required: ['packet'] }],
       properties: {
         rule: { const: 'same-in-both' },
         map: { type: 'string', minLength: 1 },
+        when: entryCondition,
         socket: { type: 'object', minProperties: 1, additionalProperties: { enum: ['cookie', 'reached.addr', 'reached.port'] } },
+        packet: { type: 'object', minProperties: 1, additionalProperties: { type: 'string', pattern: '^[a-z][a-z0-9_.]*$' } },
       },
     },
   ],
@@ -132,6 +139,13 @@ export const SCENARIO_SCHEMA = {
     cpus: { type: 'integer', minimum: 1, maximum: 4096 },
     cpu: { type: 'integer', minimum: 0 },
     budget: { type: 'integer', minimum: 1 },
+    kconfig: {
+      type: 'object',
+      description:
+        'Values of the object\'s __kconfig externs, over bpfbed\'s defaults (src/loader/kconfig.ts KCONFIG_DEFAULTS): y, m, n, an integer, a string, or for LINUX_KERNEL_VERSION a release such as 6.18.0',
+      propertyNames: { pattern: '^(CONFIG|LINUX)_[A-Za-z0-9_]+$' },
+      additionalProperties: { type: ['string', 'integer', 'boolean'] },
+    },
     environment: { type: 'object', description: 'Devices, routes, neighbours, rules, sockets, clock and seed (src/env/environment.ts EnvironmentSpec)' },
     cluster: clusterSpecSchema,
     maps: {

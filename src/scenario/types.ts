@@ -100,6 +100,11 @@ export interface Scenario {
   cpu?: number;
   /** Instruction budget per program run. */
   budget?: number;
+  /**
+   * Values of the object's __kconfig externs (CONFIG_*, LINUX_KERNEL_VERSION), over the loader's
+   * defaults (src/loader/kconfig.ts KCONFIG_DEFAULTS, which says how each form is typed).
+   */
+  kconfig?: Record<string, string | number | boolean>;
   environment?: EnvironmentSpec;
   /**
    * Kubernetes Services and EndpointSlices (ordinary YAML) and the node they are seen from: the
@@ -193,6 +198,8 @@ export interface ClockDeadlineRule {
 export interface InRangeRule {
   rule: 'in-range';
   map: string;
+  /** Only the entries whose fields equal these (as for same-in-both). */
+  when?: Record<string, number | string>;
   field: string;
   min: number;
   max: number;
@@ -218,7 +225,19 @@ export interface OneOfBackendsRule {
 export interface SameInBothRule {
   rule: 'same-in-both';
   map: string;
-  socket: Record<string, 'cookie' | 'reached.addr' | 'reached.port'>;
+  /** Only the entries whose fields (BTF names, as in `lifetimes.when`) equal these. */
+  when?: Record<string, number | string>;
+  /**
+   * Entries that hold what a socket of the run saw: entry field -> the socket's cookie or the
+   * server it reached. Each entry must belong to a socket of its side.
+   */
+  socket?: Record<string, 'cookie' | 'reached.addr' | 'reached.port'>;
+  /**
+   * Entries that hold what an output packet of the run carries: entry field -> a field of the
+   * packet as it left (Wireshark's name: tcp.srcport, udp.dstport, ip.src). Each entry must match
+   * an output packet of its side; the packets' field then compares as linked to the entry.
+   */
+  packet?: Record<string, string>;
 }
 
 export type ParityRule = ClockDeadlineRule | InRangeRule | OneOfBackendsRule | SameInBothRule;

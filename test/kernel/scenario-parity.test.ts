@@ -48,4 +48,38 @@ describe.skipIf(!kernel.ok)('packet scenarios agree with the kernel', () => {
     expect(item.mismatches.some((m) => m.startsWith('kernel: ct4: expires_ns - created_ns'))).toBe(true);
     expect(item.mismatches.some((m) => m.startsWith('bpfbed: ct4: expires_ns - created_ns'))).toBe(true);
   });
+
+  it('compares the context fields every test run copies back, and the metadata reaches the kernel', async () => {
+    ws ??= new Workspace();
+    const path = join(dir, 'parity-ctx.yaml');
+    const scenario = parseScenario(readFileSync(path, 'utf8'), 'parity-ctx.yaml');
+    const item = await comparePacketScenario(scenario, path, 'parity-ctx.yaml', ws);
+    expect(item.mismatches).toEqual([]);
+    // 13 __sk_buff fields per packet (convert_skb_to___skb)
+    expect(item.counts.contextFields).toBe(13 * item.counts.packets);
+    // metadata BPF_PROG_TEST_RUN refuses in ctx_in reaches bpfbed's pipeline only, and the report says so
+    scenario.input!.packets = [{ packet: 2, mark: 0x200, tcIndex: 1 }];
+    const noted = await comparePacketScenario(scenario, path, 'parity-ctx.yaml (tc_index)', ws);
+    expect(noted.note).toMatch(/metadata tcIndex: BPF_PROG_TEST_RUN refuses them in ctx_in/);
+  });
+
+  it('a random SNAT port must be the one its packet carries, on each side', async () => {
+    ws ??= new Workspace();
+    const path = join(dir, 'parity-snat-collision.yaml');
+    const scenario = parseScenario(readFileSync(path, 'utf8'), 'parity-snat-collision.yaml');
+    const item = await comparePacketScenario(scenario, path, 'parity-snat-collision.yaml', ws);
+    expect(item.mismatches).toEqual([]);
+    // the SYN and its retransmission carry the random port
+    expect(item.compared).toMatch(/2 packets compared with the kernel's linked tcp\.srcport/);
+    // without the packet links, the random port (bytes 34-35) differs by value in the packets
+    scenario.parity = scenario.parity!.filter((r) => r.rule !== 'same-in-both');
+    const unlinked = await comparePacketScenario(scenario, path, 'parity-snat-collision.yaml (unlinked)', ws);
+    expect(unlinked.mismatches.some((m) => /^packet 2 \(eth0\): output bytes differ at byte 3[45]:/.test(m))).toBe(true);
+    // linked to the wrong field, each side's entry matches no packet
+    scenario.parity!.push({ rule: 'same-in-both', map: 'snat4', when: { dir: 1 }, packet: { 'value.to_port': 'tcp.dstport' } });
+    const wrong = await comparePacketScenario(scenario, path, 'parity-snat-collision.yaml (wrong link)', ws);
+    expect(wrong.mismatches.some((m) => /^kernel: snat4: entry with value\.to_port=\d+: no output packet of the run has tcp\.dstport = value\.to_port/.test(m))).toBe(true);
+    expect(wrong.mismatches.some((m) => /^bpfbed: snat4: entry with value\.to_port=\d+: no output packet/.test(m))).toBe(true);
+  });
 });
+

@@ -49,7 +49,7 @@ describe('parity rules', () => {
 
   it('rules for other maps leave an entry alone', () => {
     const entry = ctEntry(6, 1, 0n, 1n);
-    expect(applyParity([ct], 'snat4', entry)).toEqual({ ...entry, problems: [] });
+    expect(applyParity([ct], 'snat4', entry)).toEqual({ ...entry, problems: [], links: [] });
     expect(mapHasParityRules([ct], 'ct4')).toBe(true);
     expect(mapHasParityRules([ct], 'ct6')).toBe(false);
     expect(mapHasParityRules(undefined, 'ct4')).toBe(false);
@@ -78,4 +78,38 @@ describe('parity rules', () => {
     expect(backendsFor(rules, '10.96.0.11:53')).toBeUndefined();
     expect(normalizeEndpoint('[::ffff:10.0.0.1]:80')).toBe('10.0.0.1:80');
   });
+
+  it('same-in-both with packet: a NAT entry holds the port its own side\'s output packet carries, linked to that packet', () => {
+    const rule: ParityRule = { rule: 'same-in-both', map: 'snat4', when: { dir: 1 }, packet: { 'value.to_port': 'tcp.srcport' } };
+    const entry = (port: number, dir = 1) => ({ key: { saddr: '10.0.0.7', sport: 40000, dir }, value: { to_addr: '10.0.0.2', to_port: port } });
+    const packets = (port: number) => [
+      { packet: 1, fields: { 'tcp.srcport': 46471 } },
+      { packet: 3, fields: { 'tcp.srcport': port } },
+    ];
+    const kernel = applyParity([rule], 'snat4', entry(51234), { packets: packets(51234) });
+    const bpfbed = applyParity([rule], 'snat4', entry(33001), { packets: packets(33001) });
+    expect([kernel.problems, bpfbed.problems]).toEqual([[], []]);
+    expect(kernel.value).toEqual({ to_addr: '10.0.0.2', to_port: '<packet 3 tcp.srcport>' });
+    expect(bpfbed.value).toEqual(kernel.value);
+    expect(kernel.links).toEqual([{ packet: 3, field: 'tcp.srcport', value: 51234 }]);
+    // a port no output packet carries
+    expect(applyParity([rule], 'snat4', entry(40404), { packets: packets(33001) }).problems).toEqual([
+      'snat4: entry with value.to_port=40404: no output packet of the run has tcp.srcport = value.to_port',
+    ]);
+    // `when` leaves other entries (the reply direction) alone
+    const reply = applyParity([rule], 'snat4', entry(40404, 2), { packets: packets(33001) });
+    expect([reply.problems, reply.links, (reply.value as { to_port: unknown }).to_port]).toEqual([[], [], 40404]);
+  });
+
+  it('two rules can cover one field: in-range and same-in-both both read the entry as it was', () => {
+    const rules: ParityRule[] = [
+      { rule: 'in-range', map: 'snat4', when: { dir: 1 }, field: 'to_port', min: 32768, max: 60999 },
+      { rule: 'same-in-both', map: 'snat4', when: { dir: 1 }, packet: { to_port: 'tcp.srcport' } },
+    ];
+    const got = applyParity(rules, 'snat4', { key: { dir: 1 }, value: { to_port: 61000 } }, { packets: [{ packet: 2, fields: { 'tcp.srcport': 61000 } }] });
+    expect(got.problems).toEqual(['snat4: to_port = 61000, outside 32768..60999']);
+    expect(got.value).toEqual({ to_port: '<packet 2 tcp.srcport>' });
+    expect(applyParity(rules, 'snat4', { key: { dir: 2 }, value: { to_port: 61000 } }).problems).toEqual([]);
+  });
 });
+

@@ -2,7 +2,7 @@
 // A map a parity rule names (src/scenario/parity.ts) is compared decoded, with the rule checked
 // on each side's entries and the fields it covers replaced; any other map byte for byte.
 import type { Testbed } from '../../testbed/testbed.js';
-import { applyParity, mapHasParityRules, type ParityContext } from '../../scenario/parity.js';
+import { applyParity, mapHasParityRules, type AppliedEntry, type ParityContext } from '../../scenario/parity.js';
 import type { ParityRule } from '../../scenario/types.js';
 
 export interface RawEntry {
@@ -30,6 +30,8 @@ export const LEGACY_PARITY_RULES: readonly ParityRule[] = ['ct4', 'ct6'].map((ma
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? hex(x) : x));
 
+export type PacketLink = AppliedEntry['links'][number];
+
 export interface MapComparison {
   /** Entries compared: per map, the larger side's count. */
   entries: number;
@@ -39,6 +41,8 @@ export interface MapComparison {
   /** LEGACY_PARITY_RULES applied to maps the scenario declares nothing for. */
   legacyApplied: number;
   mismatches: string[];
+  /** Output packet fields `same-in-both` rules linked to entries, per side: the value and the first packet carrying it. */
+  links: { kernel: PacketLink[]; bpfbed: PacketLink[] };
 }
 
 /** The rules for `map`: the scenario's when it declares any for it, else the legacy table's. */
@@ -49,7 +53,7 @@ function rulesFor(map: string, rules: readonly ParityRule[] | undefined): readon
 
 /**
  * Compares every map of `kernel` (global data sections excluded: `skipGlobals`) with the same map
- * of `bed`. `ctx` gives each side's sockets for `same-in-both`.
+ * of `bed`. `ctx` gives each side's sockets and output packets for `same-in-both`.
  */
 export function compareMaps(
   bed: Testbed,
@@ -57,7 +61,7 @@ export function compareMaps(
   rules: readonly ParityRule[] | undefined,
   ctx: { kernel?: ParityContext; bpfbed?: ParityContext } = {},
 ): MapComparison {
-  const out: MapComparison = { entries: 0, maps: 0, rulesApplied: 0, legacyApplied: 0, mismatches: [] };
+  const out: MapComparison = { entries: 0, maps: 0, rulesApplied: 0, legacyApplied: 0, mismatches: [], links: { kernel: [], bpfbed: [] } };
   for (const [name, theirs] of Object.entries(kernel)) {
     if (name.includes('.')) continue; // global data: compared after load, not as run state
     const mine = bed.map(name).dump().entries;
@@ -73,6 +77,7 @@ export function compareMaps(
       render = (e, side) => {
         const applied = applyParity(applicable, name, { key: typed.decodeKey(e.key), value: typed.decodeValue(e.value) }, ctx[side]);
         for (const p of applied.problems) out.mismatches.push(`${side}: ${p} (entry ${json(typed.decodeKey(e.key))})`);
+        out.links[side].push(...applied.links);
         return json({ key: applied.key, value: applied.value });
       };
     } else {

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadObject } from '../../loader/object.js';
+import { runningKconfig } from './kconfig.js';
 import type { ObjectSpec } from '../../loader/spec.js';
 import { toEthernetFrame } from '../../pcap/ethernet.js';
 import { readCapture } from '../../pcap/read.js';
@@ -21,7 +22,7 @@ import { emptyCounts, type ParityItem } from './report.js';
 import { run, type Workspace } from './workspace.js';
 
 /** Folders (under fixtures/obj) whose packet programs run on the packet set. */
-export const PACKET_FOLDERS = ['testdata', 'helpers', 'env', 'ctx'];
+export const PACKET_FOLDERS = ['testdata', 'helpers', 'env', 'ctx', 'parity'];
 
 /**
  * The packet set: small Ethernet captures of fixtures/pcap covering TCP, UDP, ICMP, DNS, ARP,
@@ -37,10 +38,6 @@ export const PACKET_SET = ['tcp-session.pcap', 'udp-exchange.pcap', 'icmp-echo.p
 export const PROGRAMS_NOT_RUN: Record<string, string> = {
   'fixtures/obj/env/clock.o:clock_tc': 'it stores the clocks (bpf_ktime_get_ns, jiffies, boot, TAI): test/env/clock-kernel.test.ts compares them by rule',
   'fixtures/obj/env/cookie.o:netns_cookie_tc': "it stores the netns cookie, the kernel's global counter: test/env/cookie-kernel.test.ts compares it by rule",
-  // A known difference, not randomness: libbpf fills __kconfig externs from the running kernel's
-  // config (libbpf.c bpf_object__read_kconfig_file); bpfbed leaves the .kconfig map zero, so
-  // CONFIG_BPF_SYSCALL reads 0 and the program returns XDP_ABORTED where the kernel passes.
-  'fixtures/obj/testdata/kconfig.o:uses_kconfig': 'known difference: bpfbed leaves __kconfig externs zero; libbpf fills them from the running kernel (CONFIG_BPF_SYSCALL, LINUX_KERNEL_VERSION)',
 };
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
@@ -106,7 +103,7 @@ function compareLoad(path: string, name: string, spec: ObjectSpec, ws: Workspace
     item.note = `kernel: ${why.slice(-2).join(' | ').slice(0, 300)}`;
     return item;
   }
-  item.compared = 'load (the kernel accepts it), maps, global data';
+  item.compared = `load (the kernel accepts it), maps, global data${spec.kconfig ? ', __kconfig values' : ''}`;
   const pins = existsSync(join(dir, 'maps')) ? readdirSync(join(dir, 'maps')) : [];
   const kernelMaps = pins.map((pin) => ({ pin, info: JSON.parse(run('bpftool', ['-j', 'map', 'show', 'pinned', join(dir, 'maps', pin)]).stdout) as KernelMap }));
   // bpftool pins a map under libbpf's full name with dots replaced; the kernel's own name is cut
@@ -126,8 +123,9 @@ function compareLoad(path: string, name: string, spec: ObjectSpec, ws: Workspace
       ['max entries', m.maxEntries, k.info.max_entries],
     ];
     for (const [what, mine, theirs] of pairs) if (mine !== theirs) item.mismatches.push(`map ${m.name}: ${what}: bpfbed ${String(mine)}, kernel ${String(theirs)}`);
-    if (m.initialValue && !m.section.startsWith('.kconfig')) {
-      // global data after load: libbpf wrote the section's bytes (zeros for .bss)
+    if (m.initialValue) {
+      // global data after load: libbpf wrote the section's bytes (zeros for .bss), and the
+      // __kconfig externs' values from the running kernel, which bpfbed's spec was given too
       const dump = JSON.parse(run('bpftool', ['-j', 'map', 'dump', 'pinned', join(dir, 'maps', k.pin)]).stdout) as { value?: string[] }[];
       const value = Uint8Array.from(dump[0]?.value ?? [], (x) => parseInt(x, 16));
       item.counts.globalBytes += value.length;
@@ -164,7 +162,8 @@ export async function compareObjects(opts: ObjectsOptions): Promise<ParityItem[]
       const name = relative(opts.root, path);
       let spec: ObjectSpec;
       try {
-        spec = loadObject(new Uint8Array(readFileSync(path)), { name: path.split('/').pop() });
+        // the running kernel's __kconfig values, as libbpf fills them in the kernel's copy
+        spec = loadObject(new Uint8Array(readFileSync(path)), { name: path.split('/').pop(), kconfig: runningKconfig().values, kconfigDefaults: false });
       } catch (err) {
         // an object bpfbed refuses: the kernel must refuse it too
         const load = run('bpftool', ['prog', 'loadall', path, join(opts.ws.pinDir('object'), 'progs')]);

@@ -10,7 +10,12 @@ import { toEthernetFrame } from '../../pcap/ethernet.js';
 import { readCapture } from '../../pcap/read.js';
 import { prepareScenario, runScenario } from '../../run/scenario-run.js';
 import type { Scenario } from '../../scenario/types.js';
-import { compareMaps } from './maps.js';
+import { runningKconfig } from './kconfig.js';
+import { compareCtxOut, skbCtxIn } from './context.js';
+import { compareMaps, type PacketLink } from './maps.js';
+import { packetFacts, withKernelFields } from './packet-link.js';
+import { packetFieldsNamed } from '../../scenario/parity.js';
+import { replayTestRuns, type ReplayFrame } from './test-run-replay.js';
 import { buildNetns, needsNetns } from './netns.js';
 import { emptyCounts, type ParityItem } from './report.js';
 import type { Workspace } from './workspace.js';
@@ -38,7 +43,9 @@ function firstDifference(a: Uint8Array, b: Uint8Array): string {
  * Compares one packet scenario. `name` labels it in the report; `path` is the scenario file
  * (paths inside are relative to it).
  */
-export async function comparePacketScenario(scenario: Scenario, path: string, name: string, ws: Workspace): Promise<ParityItem> {
+export async function comparePacketScenario(declared: Scenario, path: string, name: string, ws: Workspace): Promise<ParityItem> {
+  // libbpf gives the kernel's copy the running kernel's __kconfig values; bpfbed gets the same
+  const scenario: Scenario = { ...declared, kconfig: runningKconfig().values as Scenario['kconfig'] };
   const item: ParityItem = { kind: 'packet-scenario', name, status: 'agree', compared: 'verdicts, output bytes, maps', counts: emptyCounts(), mismatches: [] };
   const attachOf = (program: string) => scenario.programs.find((p) => p.program === program)?.attach ?? 'tc/ingress';
   const base = dirname(path);
@@ -48,15 +55,32 @@ export async function comparePacketScenario(scenario: Scenario, path: string, na
   // Several programs, or XDP: every packet runs through the hooks of the device it arrives on,
   // XDP with that device as ingress_ifindex, so the device must exist where the run happens.
   const hooked = scenario.programs.length > 1 || scenario.programs.some((p) => p.attach === 'xdp');
-  const frames: KernelFrame[] = readCapture(read(scenario.input!.pcap)).packets.map((p) => {
+  const inNetns = needsNetns(scenario.environment) || hooked;
+  const input = scenario.input!;
+  const overrides = new Map((input.packets ?? []).map((p) => [p.packet, p]));
+  const dropped = new Set<string>();
+  const frames: ReplayFrame[] = readCapture(read(input.pcap)).packets.map((p) => {
     const device = report.packets.find((r) => r.packet === p.index)?.device;
     const ifindex = device !== undefined ? fresh.bed.env.deviceByName(0, device)?.ifindex : undefined;
-    return { packet: p.index, data: toEthernetFrame(p), ...(hooked && device !== undefined ? { device } : {}), ...(hooked && ifindex !== undefined ? { ifindex } : {}) };
+    const override = overrides.get(p.index);
+    const direction = override?.direction ?? input.direction ?? 'ingress';
+    // the same ctx_in for both sides: the packet's metadata, and its device where that exists
+    const ctx = skbCtxIn({ ...input.metadata, ...override }, inNetns && ifindex !== undefined ? { ifindex, ingress: direction === 'ingress' } : undefined);
+    ctx.dropped.forEach((f) => dropped.add(f));
+    return {
+      packet: p.index,
+      data: toEthernetFrame(p),
+      timestampNs: p.timestampNs,
+      skbCtxIn: ctx.ctx,
+      ...(hooked && device !== undefined ? { device } : {}),
+      ...(hooked && ifindex !== undefined ? { ifindex } : {}),
+    };
   });
-  const netns = needsNetns(scenario.environment) || hooked ? buildNetns(ws, scenario.environment ?? {}) : undefined;
+  const netns = inNetns ? buildNetns(ws, scenario.environment ?? {}) : undefined;
+  const program = hooked ? scenario.programs : scenario.programs[0].program;
   let k;
   try {
-    k = runScenarioInKernel(resolve(base, scenario.object), hooked ? scenario.programs : scenario.programs[0].program, fresh, frames, { pinDir: ws.pinDir('scenario'), ...(netns ? { netns } : {}) });
+    k = runScenarioInKernel(resolve(base, scenario.object), program, fresh, frames, { pinDir: ws.pinDir('scenario'), ...(netns ? { netns } : {}) });
   } finally {
     if (netns) ws.deleteNetns(netns);
   }
@@ -65,7 +89,7 @@ export async function comparePacketScenario(scenario: Scenario, path: string, na
   for (const kp of k.packets) {
     const ours = report.packets.find((p) => p.packet === kp.packet);
     item.counts.packets++;
-    const hops = kp.hops ?? [{ program: scenario.programs[0].program, retval: kp.retval, dataOut: kp.dataOut }];
+    const hops = kp.hops;
     hops.forEach((hop, i) => {
       const want = verdictName(attachOf(hop.program), hop.retval);
       const got = ours?.hops[i]?.verdict ?? '(no run)';
@@ -74,17 +98,62 @@ export async function comparePacketScenario(scenario: Scenario, path: string, na
     if ((ours?.hops.length ?? 0) > hops.length) beyond.add(kp.packet);
   }
   if (beyond.size) item.note = `packets ${[...beyond].join(', ')}: bpfbed followed a redirect into more programs; their output bytes are not compared`;
-  for (const output of outputs.names().filter((n) => n !== 'drop')) {
-    for (const p of outputs.packets(output)) {
-      const kp = k.packets.find((x) => x.packet === p.packet);
-      if (!kp || beyond.has(p.packet)) continue;
-      item.counts.bytes += kp.dataOut.length;
-      if (hex(p.data) !== hex(kp.dataOut)) item.mismatches.push(`packet ${p.packet} (${output}): output bytes differ at ${firstDifference(p.data, kp.dataOut)}`);
-    }
-  }
-  const maps = compareMaps(runner.bed, k.maps, scenario.parity);
+  // Context fields: bpfbed's emulation of the same test runs (same ctx_in, same order) against
+  // the kernel's ctx_out, hop by hop.
+  const replay = replayTestRuns(await prepareScenario(scenario, read), program, frames, input.followTimestamps !== false, scenario.budget);
+  k.packets.forEach((kp, i) => {
+    kp.hops.forEach((hop, h) => {
+      const mine = replay[i]?.[h];
+      const where = `packet ${kp.packet}: ${hop.program}: context`;
+      if (!mine || mine.program !== hop.program) return void item.mismatches.push(`${where}: bpfbed's test run did not run it`);
+      if (mine.error) return void item.mismatches.push(`${where}: bpfbed's test run: ${mine.error}`);
+      if (mine.retval !== hop.retval >>> 0) return void item.mismatches.push(`${where}: bpfbed's test run returned ${mine.retval}, the kernel's ${hop.retval >>> 0}`);
+      const kind = fresh.bed.program(hop.program).spec.type === 'xdp' ? 'xdp' : 'skb';
+      const c = compareCtxOut(kind, hop.ctxOut, mine.ctxOut);
+      item.counts.contextFields += c.fields;
+      for (const d of c.differences) item.mismatches.push(`${where}: ${d}`);
+    });
+  });
+  item.compared = item.compared.replace('output bytes', 'output bytes, context fields');
+  if (dropped.size) item.note = [item.note, `metadata ${[...dropped].join(', ')}: BPF_PROG_TEST_RUN refuses them in ctx_in, so only bpfbed's pipeline had them`].filter(Boolean).join('; ');
+  // Maps, with each side's output packets for rules that link entries to packet fields
+  const linkedFields = packetFieldsNamed(scenario.parity);
+  const leaving = outputs.names().filter((n) => n !== 'drop').flatMap((output) => outputs.packets(output).map((p) => ({ output, p })));
+  const kernelOut = (packet: number) => (beyond.has(packet) ? undefined : k.packets.find((x) => x.packet === packet));
+  const facts = linkedFields.length
+    ? {
+        bpfbed: { packets: leaving.map(({ p }) => packetFacts(p.packet, p.data, linkedFields)) },
+        kernel: { packets: leaving.flatMap(({ p }) => (kernelOut(p.packet) ? [packetFacts(p.packet, kernelOut(p.packet)!.dataOut, linkedFields)] : [])) },
+      }
+    : {};
+  const maps = compareMaps(runner.bed, k.maps, scenario.parity, facts);
   item.counts.mapEntries += maps.entries;
   item.mismatches.push(...maps.mismatches);
+  let substituted = 0;
+  for (const { output, p } of leaving) {
+    const kp = kernelOut(p.packet);
+    if (!kp) continue;
+    item.counts.bytes += kp.dataOut.length;
+    let mine = p.data;
+    // a field whose value each side linked to its own map entry, both entries linked to the same
+    // packet (the first that carried the value), compares as the kernel's value
+    const kernelFacts = linkedFields.length ? packetFacts(p.packet, kp.dataOut, linkedFields) : undefined;
+    const mineFacts = linkedFields.length ? packetFacts(p.packet, p.data, linkedFields) : undefined;
+    const ownerOf = (links: PacketLink[], f: string, v: unknown) => links.find((l) => l.field === f && l.value === v)?.packet;
+    const linked = linkedFields.filter((f) => {
+      const owner = ownerOf(maps.links.kernel, f, kernelFacts!.fields[f]);
+      return owner !== undefined && owner === ownerOf(maps.links.bpfbed, f, mineFacts!.fields[f]);
+    });
+    if (linked.length && hex(mine) !== hex(kp.dataOut)) {
+      const patched = withKernelFields(mine, kp.dataOut, linked);
+      if (patched) {
+        mine = patched;
+        substituted++;
+      }
+    }
+    if (hex(mine) !== hex(kp.dataOut)) item.mismatches.push(`packet ${p.packet} (${output}): output bytes differ at ${firstDifference(mine, kp.dataOut)}`);
+  }
+  if (substituted) item.compared += `; ${substituted} packet${substituted === 1 ? '' : 's'} compared with the kernel's linked ${linkedFields.join(', ')}`;
   if (maps.rulesApplied) item.compared += `; ${maps.rulesApplied} parity rule${maps.rulesApplied === 1 ? '' : 's'}`;
   if (maps.legacyApplied) item.compared += `; ${maps.legacyApplied} rule${maps.legacyApplied === 1 ? '' : 's'} of the legacy conntrack table`;
   if (item.mismatches.length) item.status = 'mismatch';

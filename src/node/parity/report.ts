@@ -6,6 +6,8 @@ export interface ParityCounts {
   packets: number;
   /** Output bytes compared (kernel data_out against what bpfbed let leave). */
   bytes: number;
+  /** Context fields compared (ctx_out of each test run: __sk_buff mark, priority, cb, ...; xdp_md data, data_end). */
+  contextFields: number;
   /** Socket calls compared (what the application saw). */
   socketCalls: number;
   /** Map entries compared (the larger side's count, per map). */
@@ -38,6 +40,7 @@ export interface ParityTotals {
   objects: number;
   packets: number;
   bytes: number;
+  contextFields: number;
   socketCalls: number;
   mapEntries: number;
   randomPrograms: number;
@@ -56,7 +59,7 @@ export interface ParityReport {
   totals: ParityTotals;
 }
 
-export const emptyCounts = (): ParityCounts => ({ packets: 0, bytes: 0, socketCalls: 0, mapEntries: 0, maps: 0, globalBytes: 0 });
+export const emptyCounts = (): ParityCounts => ({ packets: 0, bytes: 0, contextFields: 0, socketCalls: 0, mapEntries: 0, maps: 0, globalBytes: 0 });
 
 export function computeTotals(items: readonly ParityItem[], differential?: ParityReport['differential']): ParityTotals {
   const sum = (f: (i: ParityItem) => number) => items.reduce((n, i) => n + f(i), 0);
@@ -66,6 +69,7 @@ export function computeTotals(items: readonly ParityItem[], differential?: Parit
     objects: items.filter((i) => i.kind === 'object' && i.status !== 'not-compared').length,
     packets: sum((i) => i.counts.packets),
     bytes: sum((i) => i.counts.bytes),
+    contextFields: sum((i) => i.counts.contextFields ?? 0),
     socketCalls: sum((i) => i.counts.socketCalls),
     mapEntries: sum((i) => i.counts.mapEntries),
     randomPrograms: differential?.compared ?? 0,
@@ -78,7 +82,7 @@ export function computeTotals(items: readonly ParityItem[], differential?: Parit
 /** The one-line summary: "parity: 9 scenarios, 31 programs, ... 0 mismatches". */
 export function formatTotalsLine(t: ParityTotals): string {
   return (
-    `parity: ${t.scenarios} scenarios, ${t.objects} objects, ${t.programs} programs, ${t.packets} packets (${t.bytes} bytes), ` +
+    `parity: ${t.scenarios} scenarios, ${t.objects} objects, ${t.programs} programs, ${t.packets} packets (${t.bytes} bytes, ${t.contextFields} context fields), ` +
     `${t.socketCalls} socket calls, ${t.mapEntries} map entries, ${t.randomPrograms} random programs compared; ` +
     `${t.mismatches} mismatches, ${t.errors} errors` +
     (t.notCompared ? `, ${t.notCompared} not compared` : '')
@@ -92,6 +96,7 @@ export function formatParityText(r: ParityReport): string {
     const what = [
       c.packets && `${c.packets} packets`,
       c.bytes && `${c.bytes} bytes`,
+      c.contextFields && `${c.contextFields} context fields`,
       c.socketCalls && `${c.socketCalls} calls`,
       c.mapEntries && `${c.mapEntries} map entries`,
       c.maps && `${c.maps} maps`,

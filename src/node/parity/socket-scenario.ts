@@ -10,6 +10,7 @@ import { backendsFor, normalizeEndpoint } from '../../scenario/parity.js';
 import { callTarget, compareSeen, describeCall, runSocketScenario, type SocketSeen } from '../../scenario/socket-run.js';
 import type { Scenario } from '../../scenario/types.js';
 import { compareMaps } from './maps.js';
+import { runningKconfig } from './kconfig.js';
 import { emptyCounts, type ParityItem } from './report.js';
 import { runSocketScenarioInKernel } from './sockets-kernel.js';
 import { Workspace } from './workspace.js';
@@ -37,7 +38,9 @@ function diffSeen(scenario: Scenario, index: number, kernel: SocketSeen, bpfbed:
   return problems;
 }
 
-export async function compareSocketScenario(scenario: Scenario, path: string, name: string, ws: Workspace): Promise<ParityItem> {
+export async function compareSocketScenario(declared: Scenario, path: string, name: string, ws: Workspace): Promise<ParityItem> {
+  // libbpf gives the kernel's copy the running kernel's __kconfig values; bpfbed gets the same
+  const scenario: Scenario = { ...declared, kconfig: runningKconfig().values as Scenario['kconfig'] };
   const item: ParityItem = { kind: 'socket-scenario', name, status: 'agree', compared: 'socket calls (errors, reached servers, peers, sources), maps', counts: emptyCounts(), mismatches: [] };
   const base = dirname(path);
   const read = (p: string) => new Uint8Array(readFileSync(resolve(base, p)));
