@@ -639,10 +639,13 @@ function cloneRedirect(host: PacketHelperHost, c: HelperCall): bigint {
 }
 
 /**
- * bpf_redirect_map(map, key, flags) (51), XDP (__bpf_xdp_redirect_map): flags beyond the low two
- * bits (the action on a failed lookup) and the map's own (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS
- * for DEVMAP / DEVMAP_HASH) give XDP_ABORTED; an empty slot gives `flags & 3` unless
- * BPF_F_BROADCAST; else XDP_REDIRECT with the target recorded.
+ * bpf_redirect_map(map, key, flags) (51), XDP (__bpf_xdp_redirect_map in net/core/filter.c):
+ * flags beyond the low two bits (the action on a failed lookup) and the map's own
+ * (BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS for DEVMAP / DEVMAP_HASH, none for CPUMAP and XSKMAP)
+ * give XDP_ABORTED; a key with no entry gives `flags & 3` and clears what an earlier call
+ * recorded, unless BPF_F_BROADCAST; else XDP_REDIRECT with the target recorded (ri->tgt_value).
+ * With BPF_F_BROADCAST the map itself is recorded: the copies go to the entries it holds when the
+ * frame is sent (dev_map_enqueue_multi), which the pipeline reads then.
  */
 function redirectMap(host: PacketHelperHost, c: HelperCall): bigint {
   const a = need(host, 'redirect_map', ['xdp'] as const);
@@ -659,6 +662,7 @@ function redirectMap(host: PacketHelperHost, c: HelperCall): bigint {
   const actionMask = 3n;
   const flagMask = map.type === DEVMAP || map.type === DEVMAP_HASH ? BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS : 0n;
   if (flags & ~(actionMask | flagMask)) return BigInt(XDP_ABORTED);
+  // the helper's key is a u64, the maps' lookups take a u32 (dev_map_redirect etc.)
   const key = u32(c.args[1]);
   const target = lookupTarget(host, map, key);
   if (target === undefined && !(flags & BPF_F_BROADCAST)) {
@@ -676,7 +680,15 @@ function redirectMap(host: PacketHelperHost, c: HelperCall): bigint {
   return BigInt(XDP_REDIRECT);
 }
 
+/** A map that resolves its own redirect targets (src/maps/devmap.ts, cpumap.ts, xskmap.ts). */
+interface RedirectMap extends BpfMap {
+  target(key: number): unknown;
+}
+
 function lookupTarget(host: PacketHelperHost, map: BpfMap, key: number): unknown {
+  // The emulated map types answer as the kernel's lookup does; a host's own resolver is for
+  // stand-in maps that have none.
+  if (typeof (map as Partial<RedirectMap>).target === 'function') return (map as RedirectMap).target(key);
   if (host.redirectTarget) return host.redirectTarget(map, key);
   const k = new Uint8Array(map.keySize);
   new DataView(k.buffer).setUint32(0, key, true);

@@ -22,7 +22,7 @@ export class SlotArena {
   /** wasm offset of each slot, -1 until its chunk exists. */
   readonly offsets: Int32Array;
   private materialized = 0;
-  private readonly chunks: { off: number; region: number }[] = [];
+  private readonly chunks: { off: number; len: number; region: number }[] = [];
   /** Free slots (a stack: the most recently freed is reused first, like a per-CPU freelist). */
   private readonly freeStack: Int32Array;
   private freeTop = 0;
@@ -65,29 +65,61 @@ export class SlotArena {
   }
 
   /**
-   * Slot bookkeeping and the bytes of every slot that exists (LRU maps use their preallocated
-   * slots directly, without allocSlot, so this is all materialized slots, not only those handed out).
+   * Slot bookkeeping: how many slots exist (chunks decide where later ones live), which were
+   * never handed out, and the free stack in order (it decides which slot the next element takes).
+   * The slots' bytes are the owner's to save (saveSlots), only for the slots it uses.
    */
-  saveState(mem: Uint8Array): MapState {
-    const n = this.materialized;
-    const data = new Uint8Array(n * this.slotSize);
-    for (let s = 0; s < n; s++) data.set(mem.subarray(this.offsets[s], this.offsets[s] + this.slotSize), s * this.slotSize);
-    return { slots: n, fresh: this.fresh, freeStack: copyOf(this.freeStack.subarray(0, this.freeTop)), data };
+  saveState(): MapState {
+    return { slots: this.materialized, fresh: this.fresh, freeStack: copyOf(this.freeStack.subarray(0, this.freeTop)) };
   }
 
+  /**
+   * Restores saveState's bookkeeping, growing to the saved number of slots, and zeroes every
+   * slot: the owner then writes back the bytes of the slots it uses (restoreSlots). A map that
+   * has already grown past the saved number keeps its chunks: which slot a new element takes
+   * does not depend on them, only where in VM memory it lives.
+   */
   restoreState(state: MapState, mem: () => Uint8Array): void {
     const n = state.slots as number;
-    const data = state.data as Uint8Array;
-    if (!(n <= this.capacity) || !(data instanceof Uint8Array) || data.length !== n * this.slotSize) {
-      throw new Error('map state: the value memory does not fit this map');
+    const fresh = state.fresh as number;
+    if (!Number.isInteger(n) || n < 0 || n > this.capacity || !Number.isInteger(fresh) || fresh < 0 || fresh > n) {
+      throw new Error(`map state: ${n} value slots (${fresh} handed out) do not fit this map (${this.capacity} slots)`);
     }
     while (this.materialized < n) this.grow(Math.min(this.capacity - this.materialized, Math.max(FIRST_CHUNK_SLOTS, this.materialized)));
     const bytes = mem();
-    for (let s = 0; s < n; s++) bytes.set(data.subarray(s * this.slotSize, (s + 1) * this.slotSize), this.offsets[s]);
-    this.fresh = state.fresh as number;
-    const free = state.freeStack as Uint8Array;
-    this.freeTop = free.byteLength / 4;
+    for (const c of this.chunks) bytes.fill(0, c.off, c.off + c.len);
+    this.fresh = fresh;
+    const free = state.freeStack;
+    this.freeTop = free instanceof Uint8Array ? free.byteLength / 4 : -1;
+    if (!(this.freeTop >= 0 && this.freeTop <= this.capacity)) throw new Error('map state: the free slot list does not fit this map');
     restoreInto('free slots', this.freeStack.subarray(0, this.freeTop), free);
+  }
+
+  /** The bytes of the given slots, one after another. */
+  saveSlots(mem: Uint8Array, slots: ArrayLike<number>): Uint8Array {
+    const data = new Uint8Array(slots.length * this.slotSize);
+    for (let i = 0; i < slots.length; i++) {
+      const off = this.offsets[slots[i]];
+      data.set(mem.subarray(off, off + this.slotSize), i * this.slotSize);
+    }
+    return data;
+  }
+
+  /** Writes back saveSlots' bytes of the same slots. */
+  restoreSlots(mem: Uint8Array, slots: ArrayLike<number>, data: unknown): void {
+    if (!(data instanceof Uint8Array) || data.length !== slots.length * this.slotSize) {
+      throw new Error(`map state: ${slots.length} elements need ${slots.length * this.slotSize} bytes of values, got ${data instanceof Uint8Array ? data.length : 'none'}`);
+    }
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      if (!(s >= 0 && s < this.materialized)) throw new Error(`map state: element slot ${s} does not exist (${this.materialized} slots)`);
+      mem.set(data.subarray(i * this.slotSize, (i + 1) * this.slotSize), this.offsets[s]);
+    }
+  }
+
+  /** The whole memory of slot 0 (single-slot owners: arrays). */
+  slotBytes(mem: Uint8Array, slot: number): Uint8Array {
+    return mem.subarray(this.offsets[slot], this.offsets[slot] + this.slotSize);
   }
 
   /** Frees every chunk and its region (the map is destroyed). */
@@ -106,7 +138,7 @@ export class SlotArena {
     const region = this.access.visible
       ? this.mem.addRegion(off, len, { kind: 'map_value', name: this.regionName, read: this.access.read, write: this.access.write })
       : -1;
-    this.chunks.push({ off, region });
+    this.chunks.push({ off, len, region });
     for (let i = 0; i < slots; i++) this.offsets[this.materialized + i] = off + i * this.slotSize;
     this.materialized += slots;
   }

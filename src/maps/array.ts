@@ -6,7 +6,7 @@ import { SlotArena } from './arena.js';
 import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './base.js';
 import { copyValue, readU32, u32Key } from './bytes.js';
 import { E2BIG, EEXIST, EINVAL, EPERM } from './errno.js';
-import type { MapState } from './state.js';
+import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
@@ -166,12 +166,14 @@ export class ArrayMap extends MapBase {
     return this.percpu ? { key, value, perCpu: splitPerCpu(value, this.valueSize, this.nrCpus) } : { key, value };
   }
 
+  /** Only the non-zero ranges of the values: every entry exists from creation, zeroed. */
   protected saveBody(): MapState {
-    return { arena: this.arena.saveState(this.bytes()) };
+    return { arena: this.arena.saveState(), values: saveNonZero(this.arena.slotBytes(this.bytes(), 0)) };
   }
 
   protected restoreBody(body: MapState): void {
     this.arena.restoreState(body.arena as MapState, () => this.bytes());
+    restoreNonZero('values', this.arena.slotBytes(this.bytes(), 0), body.values);
   }
 
   override destroy(): void {

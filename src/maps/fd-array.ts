@@ -7,7 +7,7 @@ import { innerMapMatches, type FdResolver } from './array.js';
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { readU32, u32Key } from './bytes.js';
 import { E2BIG, EBADF, EINVAL, ENOENT, EPERM } from './errno.js';
-import { copyOf, restoreInto, type MapState } from './state.js';
+import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { BpfMap, MapDefinition } from './types.js';
 import { BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE } from './uapi.js';
 
@@ -106,12 +106,13 @@ export class FdArrayMap extends MapBase {
   }
 
   protected saveBody(): MapState {
-    return { ids: copyOf(this.ids) };
+    return { ids: saveNonZero(new Uint8Array(this.ids.buffer, this.ids.byteOffset, this.ids.byteLength)) };
   }
 
   /** Inner maps are found again by id: restore the maps in the order they were created. */
   protected restoreBody(body: MapState): void {
-    restoreInto('slots', this.ids, body.ids);
+    restoreNonZero('slots', new Uint8Array(this.ids.buffer, this.ids.byteOffset, this.ids.byteLength), body.ids);
+    this.handles.fill(0n);
     for (let i = 0; i < this.maxEntries; i++) {
       if (!this.ofMaps || this.ids[i] === 0) continue;
       const inner = this.resolver.mapById?.(this.ids[i]);

@@ -20,7 +20,7 @@ import { MapBase, MapDefinitionError, splitPerCpu, type MapContext } from './bas
 import { bytesEqual, copyBytes, copyValue, equalAligned, hashAligned, hashBytes, HOST_LITTLE_ENDIAN, readU32, zeroValue } from './bytes.js';
 import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, ENOMEM, EPERM } from './errno.js';
 import { BpfLru } from './lru-list.js';
-import { copyOf, restoreInto, type MapState } from './state.js';
+import { int32Bytes, int32sOf, type MapState } from './state.js';
 import type { BpfMap, MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_NO_COMMON_LRU, BPF_F_NO_PREALLOC, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
@@ -456,29 +456,47 @@ export class HashMap extends MapBase {
     return this.percpu ? { key, value, perCpu: splitPerCpu(value, this.valueSize, this.nrCpus) } : { key, value };
   }
 
+  /**
+   * The live elements in get_next_key order (bucket by bucket, each chain newest first) with
+   * their bytes, the slot bookkeeping, and the LRU lists: what decides every later result. The
+   * hashes and buckets follow from the keys; freed slots' bytes are never read again (a new
+   * element's key and value are written whole: alloc_htab_elem, pcpu_init_value).
+   */
   protected saveBody(): MapState {
+    const order: number[] = [];
+    for (let b = 0; b < this.nBuckets; b++) for (let s = this.heads[b]; s >= 0; s = this.next[s]) order.push(s);
     return {
-      arena: this.arena.saveState(this.bytes()),
-      heads: copyOf(this.heads),
-      next: copyOf(this.next),
-      hashes: copyOf(this.hashes),
-      linked: copyOf(this.linked),
-      count: this.count,
+      arena: this.arena.saveState(),
+      elements: int32Bytes(order),
+      data: this.arena.saveSlots(this.bytes(), order),
       lru: this.lruList?.saveState(),
     };
   }
 
   protected restoreBody(body: MapState): void {
+    const order = int32sOf('elements', body.elements);
+    if (order.length > this.maxEntries) throw new Error(`map state: ${order.length} elements, max_entries is ${this.maxEntries}`);
     this.arena.restoreState(body.arena as MapState, () => this.bytes());
-    restoreInto('buckets', this.heads, body.heads);
-    restoreInto('chains', this.next, body.next);
-    restoreInto('hashes', this.hashes, body.hashes);
-    restoreInto('elements', this.linked, body.linked);
-    this.count = body.count as number;
+    const mem = this.bytes();
+    this.arena.restoreSlots(mem, order, body.data);
+    this.heads.fill(-1);
+    this.next.fill(-1);
+    this.linked.fill(0);
+    this.count = 0;
+    // Linking at the head in reverse gives each bucket's chain back in the saved order.
+    let lastBucket = this.nBuckets;
+    for (let i = order.length - 1; i >= 0; i--) {
+      const slot = order[i];
+      if (this.linked[slot]) throw new Error(`map state: element slot ${slot} is listed twice`);
+      const hash = hashBytes(mem, this.offsets[slot], this.keySize);
+      if ((hash & this.mask) > lastBucket) throw new Error('map state: the elements are not in bucket order (saved by a bpfbed with another key hash?)');
+      lastBucket = hash & this.mask;
+      this.link(slot, hash);
+    }
     if (this.lruList) this.lruList.restoreState(body.lru as MapState);
     this.valuePtrs.fill(0n); // the values may now live elsewhere in VM memory
     if (this.innerHandles) {
-      const mem = this.bytes();
+      this.innerHandles.fill(0n);
       for (let s = 0; s < this.linked.length; s++) {
         if (!this.linked[s]) continue;
         const id = readU32(mem, this.valueOff(s, 0));

@@ -400,33 +400,53 @@ export class LpmTrieMap extends MapBase {
     return node;
   }
 
+  /**
+   * Nodes [0, nextFresh) (no node above was ever used), the free node list in order, and the
+   * bytes of the value slots that nodes hold; freed value slots are written whole before reuse.
+   */
   protected saveBody(): MapState {
+    const n = this.nextFresh;
+    const used: number[] = [];
+    for (let i = 0; i < n; i++) if (this.valueSlot[i] !== NONE) used.push(i);
+    const slots = used.map((i) => this.valueSlot[i]);
     return {
-      values: this.values.saveState(this.bytes()),
-      child0: copyOf(this.child0),
-      child1: copyOf(this.child1),
-      prefixlen: copyOf(this.prefixlen),
-      nodeFlags: copyOf(this.nodeFlags),
-      valueSlot: copyOf(this.valueSlot),
-      data: copyOf(this.data),
+      values: this.values.saveState(),
+      valueData: this.values.saveSlots(this.bytes(), slots),
+      child0: copyOf(this.child0.subarray(0, n)),
+      child1: copyOf(this.child1.subarray(0, n)),
+      prefixlen: copyOf(this.prefixlen.subarray(0, n)),
+      nodeFlags: copyOf(this.nodeFlags.subarray(0, n)),
+      valueSlot: copyOf(this.valueSlot.subarray(0, n)),
+      data: copyOf(this.data.subarray(0, n * this.dataSize)),
       freeNodes: this.freeNodes.slice(),
-      nextFresh: this.nextFresh,
+      nextFresh: n,
       root: this.root,
       nEntries: this.nEntries,
     };
   }
 
   protected restoreBody(b: MapState): void {
+    const n = b.nextFresh as number;
+    if (!Number.isInteger(n) || n < 0 || n > this.child0.length) throw new Error(`map state: ${String(n)} trie nodes, this map has room for ${this.child0.length}`);
     this.values.restoreState(b.values as MapState, () => this.bytes());
-    restoreInto('trie nodes', this.child0, b.child0);
-    restoreInto('trie nodes', this.child1, b.child1);
-    restoreInto('trie nodes', this.prefixlen, b.prefixlen);
-    restoreInto('trie nodes', this.nodeFlags, b.nodeFlags);
-    restoreInto('trie nodes', this.valueSlot, b.valueSlot);
-    restoreInto('trie node data', this.data, b.data);
+    this.child0.fill(NONE);
+    this.child1.fill(NONE);
+    this.prefixlen.fill(0);
+    this.nodeFlags.fill(0);
+    this.valueSlot.fill(NONE);
+    this.data.fill(0);
+    restoreInto('trie nodes', this.child0.subarray(0, n), b.child0);
+    restoreInto('trie nodes', this.child1.subarray(0, n), b.child1);
+    restoreInto('trie nodes', this.prefixlen.subarray(0, n), b.prefixlen);
+    restoreInto('trie nodes', this.nodeFlags.subarray(0, n), b.nodeFlags);
+    restoreInto('trie nodes', this.valueSlot.subarray(0, n), b.valueSlot);
+    restoreInto('trie node data', this.data.subarray(0, n * this.dataSize), b.data);
+    const slots: number[] = [];
+    for (let i = 0; i < n; i++) if (this.valueSlot[i] !== NONE) slots.push(this.valueSlot[i]);
+    this.values.restoreSlots(this.bytes(), slots, b.valueData);
     this.freeNodes.length = 0;
     this.freeNodes.push(...(b.freeNodes as number[]));
-    this.nextFresh = b.nextFresh as number;
+    this.nextFresh = n;
     this.root = b.root as number;
     this.nEntries = b.nEntries as number;
   }

@@ -27,7 +27,7 @@ const PERCPU_FREE_TARGET = 4;
 const PERCPU_NR_SCANS = PERCPU_FREE_TARGET;
 
 import { IntLists } from './list.js';
-import { copyOf, restoreInto, type MapState } from './state.js';
+import { forEachRun, RunWriter, type MapState } from './state.js';
 
 /** Removes an element from its hash table; false when it is not (or no longer) there. */
 export type DelFromHtab = (node: number) => boolean;
@@ -114,28 +114,74 @@ export class BpfLru {
     }
   }
 
+  /** Every list head in a fixed order, with the node type its nodes have. */
+  private headsWithTypes(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const l of this.lruLists) for (const t of [T_ACTIVE, T_INACTIVE, T_FREE]) out.push([l.heads[t], t]);
+    for (const loc of this.local) out.push([loc.free, T_LOCAL_FREE], [loc.pending, T_LOCAL_PENDING]);
+    return out;
+  }
+
+  /**
+   * Each list's nodes in order (as runs: an untouched free list is one), the referenced nodes,
+   * the counts, rotation cursors and steal positions. A node's type is the list it is on; a
+   * common-LRU node's CPU matters only while it is pending, and is that pending list's CPU.
+   */
   saveState(): MapState {
+    const lists: Uint8Array[] = [];
+    const next = this.lists.next;
+    for (const [head] of this.headsWithTypes()) {
+      const seq = new RunWriter();
+      for (let n = next[head], i = 0; n !== head && i < this.nodes; n = next[n], i++) seq.push(n);
+      lists.push(seq.bytes());
+    }
+    const refs = new RunWriter();
+    for (let n = 0; n < this.nodes; n++) if (this.ref[n]) refs.push(n);
     return {
-      prev: copyOf(this.lists.prev),
-      next: copyOf(this.lists.next),
-      type: copyOf(this.type),
-      ref: copyOf(this.ref),
-      cpu: copyOf(this.cpuOf),
-      lists: this.lruLists.map((l) => [l.counts[0], l.counts[1], l.nextInactiveRotation]),
+      lists,
+      refs: refs.bytes(),
+      counts: this.lruLists.map((l) => [l.counts[0], l.counts[1], l.nextInactiveRotation]),
       nextSteal: this.local.map((l) => l.nextSteal),
     };
   }
 
   restoreState(s: MapState): void {
-    restoreInto('LRU list links', this.lists.prev, s.prev);
-    restoreInto('LRU list links', this.lists.next, s.next);
-    restoreInto('LRU node types', this.type, s.type);
-    restoreInto('LRU reference bits', this.ref, s.ref);
-    restoreInto('LRU node CPUs', this.cpuOf, s.cpu);
-    const lists = s.lists as number[][];
+    const heads = this.headsWithTypes();
+    const lists = s.lists as unknown[];
+    const counts = s.counts as number[][];
     const steal = s.nextSteal as number[];
-    if (lists.length !== this.lruLists.length || steal.length !== this.local.length) throw new Error('map state: LRU lists of another CPU count');
-    lists.forEach(([active, inactive, rotation], i) => {
+    if (!Array.isArray(lists) || lists.length !== heads.length || !Array.isArray(counts) || counts.length !== this.lruLists.length || !Array.isArray(steal) || steal.length !== this.local.length) {
+      throw new Error('map state: LRU lists of another CPU count or LRU kind');
+    }
+    const seen = new Uint8Array(this.nodes);
+    const total = this.lists.prev.length;
+    for (let h = this.nodes; h < total; h++) this.lists.init(h);
+    this.ref.fill(0);
+    if (!this.percpu) this.cpuOf.fill(0);
+    const { prev, next } = this.lists;
+    heads.forEach(([head, type], i) => {
+      // headsWithTypes: the common LRU's 3 global heads, then (free, pending) per CPU.
+      const pendingCpu = type === T_LOCAL_PENDING ? (i - 3) >> 1 : -1;
+      let tail = head;
+      forEachRun('LRU list', lists[i], this.nodes, (n) => {
+        if (!(n >= 0 && n < this.nodes) || seen[n]) throw new Error(`map state: LRU node ${n} is out of range or on two lists`);
+        seen[n] = 1;
+        this.type[n] = type;
+        if (pendingCpu >= 0) this.cpuOf[n] = pendingCpu;
+        // list_add_tail, with the tail kept at hand
+        next[tail] = n;
+        prev[n] = tail;
+        tail = n;
+      });
+      next[tail] = head;
+      prev[head] = tail;
+    });
+    if (seen.indexOf(0) >= 0) throw new Error(`map state: LRU node ${seen.indexOf(0)} is on no list`);
+    forEachRun('LRU reference bits', s.refs, this.nodes, (n) => {
+      if (!(n >= 0 && n < this.nodes)) throw new Error(`map state: LRU reference bit of node ${n}, out of range`);
+      this.ref[n] = 1;
+    });
+    counts.forEach(([active, inactive, rotation], i) => {
       this.lruLists[i].counts = [active, inactive];
       this.lruLists[i].nextInactiveRotation = rotation;
     });

@@ -68,6 +68,7 @@ export class PerfEventArrayMap extends MapBase {
 
   protected restoreBody(b: MapState): void {
     restoreInto('events', this.eventCpu, b.eventCpu);
+    this.records = []; // records are the run's outputs, not the map's state
   }
 
   bpfLookup(): bigint {

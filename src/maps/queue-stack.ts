@@ -5,7 +5,7 @@
 
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { E2BIG, EINVAL, ENOENT, EPERM } from './errno.js';
-import { copyOf, restoreInto, type MapState } from './state.js';
+import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_RDONLY, BPF_MAP_TYPE, BPF_NOEXIST } from './uapi.js';
 
@@ -122,13 +122,16 @@ export class QueueStackMap extends MapBase {
   }
 
   protected saveBody(): MapState {
-    return { elements: copyOf(this.elements), head: this.head, tail: this.tail };
+    return { elements: saveNonZero(this.elements), head: this.head, tail: this.tail };
   }
 
   protected restoreBody(b: MapState): void {
-    restoreInto('elements', this.elements, b.elements);
-    this.head = b.head as number;
-    this.tail = b.tail as number;
+    const head = b.head as number;
+    const tail = b.tail as number;
+    if (!(head >= 0 && head < this.size && tail >= 0 && tail < this.size)) throw new Error(`map state: queue positions ${String(head)}, ${String(tail)} outside ${this.size} places`);
+    restoreNonZero('elements', this.elements, b.elements);
+    this.head = head;
+    this.tail = tail;
   }
 
   /** The values in the order pops would return them (without popping). */

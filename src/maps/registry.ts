@@ -8,6 +8,9 @@
 import { ArrayMap, type FdResolver } from './array.js';
 import { MapDefinitionError, type MapBase, type MapContext } from './base.js';
 import { FdArrayMap } from './fd-array.js';
+import { CpuMap } from './cpumap.js';
+import { DevMap } from './devmap.js';
+import { XskMap } from './xskmap.js';
 import { HashMap } from './hash.js';
 import { LpmTrieMap } from './lpm-trie.js';
 import { PerfEventArrayMap } from './perf-event-array.js';
@@ -87,6 +90,8 @@ export interface CreateMapOptions {
   registry?: MapRegistry;
   /** PROG_ARRAY: whether a program id exists (default: any id is accepted). */
   progExists?: (id: number) => boolean;
+  /** DEVMAP / DEVMAP_HASH: whether a device with this ifindex exists (default: any ifindex > 0). */
+  deviceExists?: (ifindex: number) => boolean;
 }
 
 /**
@@ -130,6 +135,16 @@ export function createMap(mem: MapMemory, def: MapDefinition, opts: CreateMapOpt
       break;
     case T.BPF_MAP_TYPE_PERF_EVENT_ARRAY:
       map = new PerfEventArrayMap(def, ctx);
+      break;
+    case T.BPF_MAP_TYPE_DEVMAP:
+    case T.BPF_MAP_TYPE_DEVMAP_HASH:
+      map = new DevMap(def, ctx, { deviceExists: opts.deviceExists, progExists: opts.progExists });
+      break;
+    case T.BPF_MAP_TYPE_CPUMAP:
+      map = new CpuMap(def, ctx, opts.progExists);
+      break;
+    case T.BPF_MAP_TYPE_XSKMAP:
+      map = new XskMap(def, ctx);
       break;
     case T.BPF_MAP_TYPE_RINGBUF:
       map = new RingbufMap(def, ctx);

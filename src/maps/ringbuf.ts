@@ -10,7 +10,7 @@
 
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { EINVAL } from './errno.js';
-import type { MapState } from './state.js';
+import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
 import { BPF_RB_AVAIL_DATA, BPF_RB_CONS_POS, BPF_RB_PROD_POS, BPF_RB_RING_SIZE } from './uapi.js';
 
@@ -161,14 +161,14 @@ export class RingbufMap extends MapBase {
       consumerPos: this.consumerPos,
       pendingPos: this.pendingPos,
       manual: this.manual,
-      data: this.bytes().slice(this.dataOff, this.dataOff + 2 * this.size),
+      // Non-zero bytes only; stale bytes stay (a reserved sample is not zeroed: bpf_ringbuf_reserve).
+      data: saveNonZero(this.bytes().subarray(this.dataOff, this.dataOff + 2 * this.size)),
     };
   }
 
   protected restoreBody(b: MapState): void {
-    const data = b.data as Uint8Array;
-    if (data.length !== 2 * this.size) throw new Error(`map ${this.name}: ring data of ${data.length} bytes, expected ${2 * this.size}`);
-    this.bytes().set(data, this.dataOff);
+    this.records = []; // delivered records are the run's outputs, not the ring's state
+    restoreNonZero('ring data', this.bytes().subarray(this.dataOff, this.dataOff + 2 * this.size), b.data);
     this.producerPos = b.producerPos as number;
     this.consumerPos = b.consumerPos as number;
     this.pendingPos = b.pendingPos as number;

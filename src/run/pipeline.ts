@@ -8,15 +8,27 @@
 // target's ingress; bpf_redirect_peer to the ingress of the target; bpf_redirect_neigh to the
 // target's egress with the L2 header filled from the neighbour table (bpf_out_neigh_v4/v6,
 // which skip tc egress: they call neigh_output directly). XDP_TX leaves the same device,
-// XDP_REDIRECT the target device (ndo_xdp_xmit: no tc egress). Loops stop after
-// XMIT_RECURSION_LIMIT (8) hops, where the kernel's dev_xmit_recursion() would drop.
+// XDP_REDIRECT the target device (ndo_xdp_xmit: no tc egress). bpf_redirect_map (xdp_do_redirect
+// in net/core/filter.c) sends the frame where the map's entry says: a DEVMAP / DEVMAP_HASH entry
+// to that device's egress (dev_map_enqueue: ndo_xdp_xmit, after the entry's BPF_XDP_DEVMAP
+// program if it has one), with BPF_F_BROADCAST a copy to every device of the map, the ingress
+// device left out with BPF_F_EXCLUDE_INGRESS (dev_map_enqueue_multi); a CPUMAP entry up the stack
+// on that CPU (cpu_map_enqueue: the CPU's kthread runs the entry's BPF_XDP_CPUMAP program if it
+// has one, builds the skb and runs the receive path, so tc ingress of the receiving device runs
+// there); an XSKMAP entry to the AF_XDP socket, output `xsk:<socket>`. Not emulated on these
+// paths: the target device's XDP features (is_valid_dst: every bpfbed device takes
+// ndo_xdp_xmit) and xdp_ok_fwd_dev's MTU check. Loops stop after XMIT_RECURSION_LIMIT (8) hops,
+// where the kernel's dev_xmit_recursion() would drop.
 import type { Environment } from '../env/environment.js';
 import { findNeighbour, lookupRoute } from '../env/fib.js';
 import type { DeviceState } from '../env/types.js';
 import type { CtxRunner, SkbRunResult, XdpRunResult } from '../ctx/runner.js';
 import { skbSharingFrame, type SkbState } from '../ctx/skb.js';
 import { xdpFromFrame } from '../ctx/xdp.js';
-import type { RedirectRecord } from '../helpers/packet-helpers.js';
+import { BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS, type RedirectRecord } from '../helpers/packet-helpers.js';
+import type { CpumapTarget } from '../maps/cpumap.js';
+import type { DevMap, DevmapTarget } from '../maps/devmap.js';
+import type { XskmapTarget } from '../maps/xskmap.js';
 import type { AttachPoint, PacketMetadata, ProgramBinding } from '../scenario/types.js';
 import type { TraceEntry } from '../vm/types.js';
 
@@ -28,7 +40,20 @@ export interface Hop {
   attach: AttachPoint;
   device: string;
   verdict: string;
-  redirect?: { kind: RedirectRecord['kind']; ifindex: number; ingress: boolean; device?: string };
+  redirect?: {
+    kind: RedirectRecord['kind'];
+    ifindex: number;
+    ingress: boolean;
+    device?: string;
+    /** bpf_redirect_map: the map the target came from. */
+    map?: string;
+    /** A CPUMAP redirect: the CPU the packet went up the stack on. */
+    cpu?: number;
+    /** An XSKMAP redirect: the AF_XDP socket. */
+    socket?: number;
+    /** BPF_F_BROADCAST: the devices the copies went to. */
+    devices?: string[];
+  };
   insnCount: number;
   fault?: string;
   printk: string[];
@@ -98,6 +123,17 @@ export class Pipeline {
 
   /** Sends one frame in at `device` in `direction` and follows it until it leaves or dies. */
   process(frame: Uint8Array, deviceName: string, direction: 'ingress' | 'egress', meta: PacketMetadata = {}): PacketFate {
+    // A CPUMAP redirect moves the rest of the packet's way to another CPU; the next packet
+    // starts on the CPU the scenario runs on again.
+    const cpu = this.runner.bed.cpu;
+    try {
+      return this.follow(frame, deviceName, direction, meta);
+    } finally {
+      if (this.runner.bed.cpu !== cpu) this.runner.bed.cpu = cpu;
+    }
+  }
+
+  private follow(frame: Uint8Array, deviceName: string, direction: 'ingress' | 'egress', meta: PacketMetadata): PacketFate {
     const device = this.env.deviceByName(0, deviceName);
     if (!device) throw new Error(`no device named ${deviceName} in the environment`);
     const fate: PacketFate = { output: 'drop', hops: [], clones: [] };
@@ -128,7 +164,16 @@ export class Pipeline {
             case 'XDP_TX':
               return finish(fate, at.device.name, data);
             case 'XDP_REDIRECT': {
-              const target = res.redirect && res.redirect.kind !== 'redirect_map' ? this.device(res.redirect.ifindex) : undefined;
+              if (res.redirect?.kind === 'redirect_map') {
+                const next = this.followMapRedirect(res.redirect, at.device, data, fate);
+                if ('output' in next) return finish(fate, next.output, next.output === 'drop' ? undefined : (next.data ?? data), next.reason);
+                // a CPUMAP entry: the receive path again, on that CPU, without XDP
+                if (next.data) data = next.data;
+                at = next.at;
+                runXdp = false;
+                continue;
+              }
+              const target = res.redirect ? this.device(res.redirect.ifindex) : undefined;
               if (!target) return finish(fate, 'drop', undefined, 'XDP_REDIRECT to no device');
               return finish(fate, target.name, data);
             }
@@ -167,6 +212,97 @@ export class Pipeline {
       runXdp = false;
     }
     return finish(fate, 'drop', undefined, `more than ${XMIT_RECURSION_LIMIT} redirects (dev_xmit_recursion)`);
+  }
+
+  /**
+   * Where a bpf_redirect_map sends the frame (xdp_do_redirect → __xdp_do_redirect_frame): leave
+   * (a device, an AF_XDP socket), die, or go on up the stack of `rx` on another CPU.
+   */
+  private followMapRedirect(
+    r: RedirectRecord,
+    rx: DeviceState,
+    data: Uint8Array,
+    fate: PacketFate,
+    depth = 0,
+  ): { output: string; reason?: string; data?: Uint8Array } | { at: Position; data?: Uint8Array } {
+    if (depth > XMIT_RECURSION_LIMIT) return { output: 'drop', reason: `more than ${XMIT_RECURSION_LIMIT} redirects (dev_xmit_recursion)` };
+    const hop = fate.hops[fate.hops.length - 1].redirect!;
+    hop.map = r.map!.name;
+    if (r.flags & BPF_F_BROADCAST) {
+      const map = this.runner.bed.registry.byId(r.map!.id) as DevMap | undefined;
+      if (!map || typeof map.broadcastTargets !== 'function') return { output: 'drop', reason: `BPF_F_BROADCAST on map ${r.map!.name}, which is no device map` };
+      const targets = map.broadcastTargets(r.flags & BPF_F_EXCLUDE_INGRESS ? rx.ifindex : undefined);
+      // every entry gets a copy (the kernel clones n-1 times and sends the frame itself last)
+      const sent: { output: string; data: Uint8Array }[] = [];
+      for (const t of targets) {
+        const out = this.toDevice(t, rx, data, fate, true);
+        if (out.output !== 'drop') sent.push({ output: out.output, data: out.data ?? data });
+      }
+      hop.devices = sent.map((c) => c.output);
+      // "dtab is empty": the frame is returned (dropped)
+      if (sent.length === 0) return { output: 'drop', reason: `BPF_F_BROADCAST: map ${r.map!.name} has no device to send to` };
+      const last = sent.pop()!;
+      for (const c of sent) fate.clones.push(c);
+      return last;
+    }
+    const target = r.target as DevmapTarget | CpumapTarget | XskmapTarget | undefined;
+    switch (target?.kind) {
+      case 'device':
+        return this.toDevice(target, rx, data, fate, false);
+      case 'cpu':
+        hop.cpu = target.cpu;
+        this.runner.bed.cpu = target.cpu;
+        return target.progId ? this.onCpu(target, rx, data, fate, depth) : { at: { device: rx, direction: 'ingress' } };
+      case 'xsk':
+        hop.socket = target.socket;
+        return { output: `xsk:${target.socket}` };
+      default:
+        return { output: 'drop', reason: `XDP_REDIRECT through map ${r.map!.name}: no target bpfbed can follow` };
+    }
+  }
+
+  /**
+   * A CPUMAP entry's BPF_XDP_CPUMAP program, on the target CPU before the skb is built
+   * (cpu_map_bpf_prog_run_xdp): XDP_PASS goes on up the stack, XDP_REDIRECT is followed
+   * (xdp_do_redirect with the receiving device), anything else drops the frame.
+   */
+  private onCpu(t: CpumapTarget, rx: DeviceState, data: Uint8Array, fate: PacketFate, depth: number): { output: string; reason?: string; data?: Uint8Array } | { at: Position; data?: Uint8Array } {
+    const prog = this.runner.bed.programs.find((p) => p.id === t.progId);
+    if (!prog) return { output: 'drop', reason: `cpumap entry ${t.cpu}: program id ${t.progId} does not exist` };
+    const res = this.runner.runXdp(prog.name, xdpFromFrame(data, { ingressIfindex: rx.ifindex }), { budget: this.budget, traceLimit: this.traceLimit });
+    fate.hops.push(this.hop({ program: prog.name, attach: 'xdp', device: rx.name }, rx.name, res, res.verdict.name, res.redirect));
+    if (res.fault) return { output: 'drop', reason: `fault in ${prog.name}` };
+    switch (res.verdict.name) {
+      case 'XDP_PASS':
+        return { at: { device: rx, direction: 'ingress' }, data: res.xdp.data };
+      case 'XDP_REDIRECT': {
+        const r = res.redirect;
+        if (r?.kind === 'redirect_map') return this.followMapRedirect(r, rx, res.xdp.data, fate, depth + 1);
+        const dev = r ? this.device(r.ifindex) : undefined;
+        return dev ? { output: dev.name, data: res.xdp.data } : { output: 'drop', reason: 'XDP_REDIRECT to no device' };
+      }
+      default:
+        return { output: 'drop', reason: `${prog.name} (cpumap program): ${res.verdict.name}` };
+    }
+  }
+
+  /**
+   * A frame to a DEVMAP entry's device (dev_map_enqueue → bq_xmit_all): through the entry's
+   * BPF_XDP_DEVMAP program first when it has one (dev_map_bpf_prog_run: XDP_PASS sends it,
+   * anything else drops it), then out of the device.
+   */
+  private toDevice(t: DevmapTarget, rx: DeviceState, data: Uint8Array, fate: PacketFate, broadcast: boolean): { output: string; reason?: string; data?: Uint8Array } {
+    const dev = this.device(t.ifindex);
+    if (!dev) return { output: 'drop', reason: `XDP_REDIRECT to ifindex ${t.ifindex} (map key ${t.key}), which does not exist` };
+    if (!broadcast) fate.hops[fate.hops.length - 1].redirect!.device = dev.name;
+    if (!t.progId) return { output: dev.name, data };
+    const prog = this.runner.bed.programs.find((p) => p.id === t.progId);
+    if (!prog) return { output: 'drop', reason: `devmap entry ${t.key}: program id ${t.progId} does not exist` };
+    const res = this.runner.runXdp(prog.name, xdpFromFrame(data, { ingressIfindex: rx.ifindex, egressIfindex: dev.ifindex }), { budget: this.budget, traceLimit: this.traceLimit });
+    fate.hops.push(this.hop({ program: prog.name, attach: 'xdp', device: dev.name }, dev.name, res, res.verdict.name, res.redirect));
+    if (res.fault) return { output: 'drop', reason: `fault in ${prog.name}` };
+    if (res.verdict.name !== 'XDP_PASS') return { output: 'drop', reason: `${prog.name} (devmap program): ${res.verdict.name}` };
+    return { output: dev.name, data: res.xdp.data };
   }
 
   private runSkb(binding: ProgramBinding, at: Position, data: Uint8Array, meta: CarriedMeta): SkbRunResult {

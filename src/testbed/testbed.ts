@@ -84,14 +84,41 @@ export interface RunEvent {
   index?: number;
 }
 
-/** What `snapshot()` packs: every map's state and the environment, by map name. */
-interface SnapshotData {
+/**
+ * The snapshot format `snapshot()` writes. Version 2: each map's state is sparse (live elements,
+ * free and LRU list order, non-zero bytes: src/maps/state.ts); version 1 held every map's whole
+ * memory and is no longer read.
+ */
+export const SNAPSHOT_VERSION = 2;
+
+/** What `snapshot()` packs: every map's state and the environment, maps in the object's order. */
+export interface SnapshotData {
   format: 'bpfbed-snapshot';
-  version: 1;
+  version: typeof SNAPSHOT_VERSION;
   object: string;
   cpu: number;
-  maps: { name: string; state: MapState }[];
+  maps: SnapshotMap[];
   environment: EnvironmentState;
+}
+
+/** One map of a snapshot: what it must match to be restored, and its state (BpfMap#saveState). */
+export interface SnapshotMap {
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  state: MapState;
+}
+
+/** What of the environment `restoreState` takes from the snapshot. */
+export interface RestoreOptions {
+  /**
+   * 'all' (default): the whole environment (devices, routes, neighbours, sockets, clock, random
+   * generator); 'clock-and-random': only the virtual clock and bpf_get_prandom_u32's generator,
+   * devices and routes stay this Testbed's; 'none': maps and CPU only.
+   */
+  environment?: 'all' | 'clock-and-random' | 'none';
 }
 
 /** What bpf_fib_lookup knows of its caller (FibLookupContext): one object per kind, shared. */
@@ -229,15 +256,17 @@ export class Testbed {
    * The whole state — every map (values and the kernel structures around them: LRU lists, trie
    * nodes, ring positions) and the environment (devices, routes, sockets, clock, random
    * generator) — packed with msgpackr, so that a later Testbed of the same object continues
-   * exactly where this one stopped.
+   * exactly where this one stopped (fromSnapshot, restoreState). Maps save only what decides
+   * their future (live elements, list orders, non-zero bytes: src/maps/state.ts), so a snapshot's
+   * size follows what the maps hold, not their max_entries.
    */
   snapshot(): Uint8Array {
     const data: SnapshotData = {
       format: 'bpfbed-snapshot',
-      version: 1,
+      version: SNAPSHOT_VERSION,
       object: this.spec.name,
       cpu: this.cpu,
-      maps: this.liveMaps.map((m) => ({ name: m.name, state: m.saveState() })),
+      maps: this.liveMaps.map((m) => ({ name: m.name, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, state: m.saveState() })),
       environment: this.env.snapshot(),
     };
     return pack(data);
@@ -248,15 +277,59 @@ export class Testbed {
     const data = readSnapshot(snapshot);
     if (data.object !== spec.name) throw new Error(`snapshot: taken from object ${data.object}, not ${spec.name}`);
     const bed = await Testbed.create(spec, { ...opts, environment: Environment.restore(data.environment) });
-    for (const { name, state } of data.maps) {
-      try {
-        bed.map(name).restoreState(state);
-      } catch (err) {
-        throw new Error(`snapshot: map ${name}: ${(err as Error).message}`);
-      }
-    }
-    bed.cpu = data.cpu;
+    bed.restoreData(data, 'none');
     return bed;
+  }
+
+  /**
+   * Puts this Testbed back in the state a snapshot of a Testbed of the same object recorded:
+   * every map, the CPU, and the environment as `opts.environment` says. Works on any Testbed of
+   * that object, a CtxRunner's included, however far it has run since. Throws, changing nothing,
+   * when the snapshot is of another object (name, maps' names, types and sizes); a snapshot
+   * whose map states are damaged throws naming the map, and may leave earlier maps restored.
+   */
+  restoreState(snapshot: Uint8Array, opts: RestoreOptions = {}): void {
+    this.restoreData(readSnapshot(snapshot), opts.environment ?? 'all');
+  }
+
+  private restoreData(data: SnapshotData, environment: NonNullable<RestoreOptions['environment']>): void {
+    this.checkSnapshotMatches(data);
+    this.liveMaps.forEach((map, i) => {
+      try {
+        map.restoreState(data.maps[i].state);
+      } catch (err) {
+        throw new Error(`snapshot: map ${map.name}: ${(err as Error).message}`);
+      }
+    });
+    if (environment === 'all') {
+      this.env.state = data.environment;
+      this.env.routesChanged(); // route lookups keep an index per route list (src/env/fib.ts)
+    } else if (environment === 'clock-and-random') {
+      this.env.state.clock = data.environment.clock;
+      this.env.state.prng = data.environment.prng;
+    }
+    this.cpu = data.cpu;
+  }
+
+  /** Whether a snapshot is of this object: its name, and every map's name, type and sizes in order. */
+  private checkSnapshotMatches(data: SnapshotData): void {
+    if (data.object !== this.spec.name) throw new Error(`snapshot: taken from object ${data.object}, not ${this.spec.name}`);
+    const maps = Array.isArray(data.maps) ? data.maps : [];
+    const names = (l: readonly { name: string }[]) => l.map((m) => m.name).join(', ') || '(none)';
+    if (maps.length !== this.liveMaps.length || maps.some((m, i) => m?.name !== this.liveMaps[i].name)) {
+      throw new Error(`snapshot: its maps (${names(maps)}) are not this object's (${names(this.liveMaps)})`);
+    }
+    this.liveMaps.forEach((map, i) => {
+      const saved = maps[i];
+      for (const field of ['type', 'keySize', 'valueSize', 'maxEntries'] as const) {
+        if (saved[field] !== map[field]) {
+          throw new Error(`snapshot: map ${map.name}: saved with ${field} ${String(saved[field])}, this object's map has ${map[field]}`);
+        }
+      }
+    });
+    if (!Number.isInteger(data.cpu) || data.cpu < 0 || data.cpu >= this.mapEnv.nrCpus) {
+      throw new Error(`snapshot: taken on CPU ${String(data.cpu)}, this Testbed has ${this.mapEnv.nrCpus} CPUs`);
+    }
   }
 
   /** The C source line of an instruction of a program, where BTF line info has one. */
@@ -280,7 +353,14 @@ export class Testbed {
     for (const def of this.spec.maps) {
       // Global data gets its initial bytes from def.initialValue (ArrayMap copies them).
       const spinLockOffset = this.spec.btf && def.valueTypeId ? spinLockOffsetOf(this.spec.btf, def.valueTypeId) : undefined;
-      const map = createMap(this.machine, { ...def, spinLockOffset }, { nrCpus, registry: this.registry, progExists: (id) => id >= 1 && id <= this.programsByName.size });
+      const map = createMap(this.machine, { ...def, spinLockOffset }, {
+        nrCpus,
+        registry: this.registry,
+        progExists: (id) => id >= 1 && id <= this.programsByName.size,
+        // A DEVMAP entry must name a device of the map's network namespace (kernel/bpf/devmap.c
+        // __dev_map_alloc_node: dev_get_by_index, else -EINVAL); bpfbed's maps live in netns 0.
+        deviceExists: (ifindex) => this.env.deviceByIndex(0, ifindex) !== undefined,
+      });
       this.liveMaps.push(map);
     }
   }
@@ -388,6 +468,10 @@ function readSnapshot(bytes: Uint8Array): SnapshotData {
     throw new Error(`snapshot: not a bpfbed snapshot (${(err as Error).message})`);
   }
   if (data?.format !== 'bpfbed-snapshot') throw new Error('snapshot: not a bpfbed snapshot');
-  if (data.version !== 1) throw new Error(`snapshot: version ${data.version} is newer than this bpfbed reads (1)`);
+  if ((data.version as number) === 1) {
+    throw new Error('snapshot: version 1 (whole map memories, from an older bpfbed) is no longer read; take the snapshot again with this bpfbed');
+  }
+  if (data.version !== SNAPSHOT_VERSION) throw new Error(`snapshot: version ${String(data.version)} is not one this bpfbed reads (${SNAPSHOT_VERSION})`);
+  if (!data.environment || typeof data.environment !== 'object') throw new Error('snapshot: no environment');
   return data;
 }

@@ -22,7 +22,6 @@ describe.skipIf(!avail.ok)(`contexts against the kernel's BPF_PROG_TEST_RUN${ava
     it(c.name, async () => {
       const k = kernelTestRun(objPath(c.obj), BPFTOOL_TYPE[c.kind], c.prog, c.data, c.ctx);
       answers[c.name] = { retval: k.retval, dataOut: hex(k.dataOut), ...(k.ctxOut ? { ctxOut: hex(k.ctxOut) } : {}) };
-      if (c.obj === 'xdp_redirect_map') return; // DEVMAP is not emulated yet: redirect-map.test.ts
       const b = await bpfbedTestRun(c);
       expect(b.fault).toBeUndefined();
       expect({ retval: b.retval, dataOut: hex(b.dataOut) }).toEqual({ retval: k.retval, dataOut: hex(k.dataOut) });

@@ -1,5 +1,6 @@
 // bpf_redirect_map (XDP) against the kernel's recorded answers for an empty DEVMAP, through a
-// host whose map is a DEVMAP stand-in (bpfbed has no DEVMAP map type yet).
+// host whose map is a DEVMAP stand-in: the helper's own semantics apart from the map type (the
+// real DEVMAP, CPUMAP and XSKMAP are in src/maps and test/maps/devmap.test.ts).
 import { describe, expect, it } from 'vitest';
 import { packetHelpers, type ActiveRun, type PacketHelperHost } from '../../src/helpers/packet-helpers.js';
 import type { BpfMap } from '../../src/maps/types.js';

@@ -1,6 +1,7 @@
 // The emulated kernel's world as editable tables (environment.devices / routes / neighbours of
 // src/env/environment.ts EnvironmentSpec), and its clock and seed. Each edit rewrites that list
 // in the scenario YAML; fields without a column (netns, mtu, state...) are kept as they are.
+import { DraftInput } from './draft-input';
 import { getIn, type ScenarioData, type YamlPath } from './scenario-doc';
 
 type ColumnKind = 'text' | 'number' | 'list';
@@ -16,10 +17,10 @@ const TABLES: { key: 'devices' | 'routes' | 'neighbours'; title: string; columns
     key: 'devices',
     title: 'Devices',
     columns: [
-      { key: 'name', label: 'name', kind: 'text', size: 6 },
+      { key: 'name', label: 'name', kind: 'text', size: 5 },
       { key: 'ifindex', label: 'ifindex', kind: 'number', size: 3 },
-      { key: 'mac', label: 'mac', kind: 'text', size: 15 },
-      { key: 'addrs', label: 'addrs', kind: 'list', size: 16 },
+      { key: 'mac', label: 'mac', kind: 'text', size: 17 },
+      { key: 'addrs', label: 'addrs', kind: 'list', size: 15 },
     ],
     blank: { name: 'eth9' },
   },
@@ -82,13 +83,19 @@ export function EnvEditor({ data, onEdit, onError }: Props) {
               {t.title} <span class="muted small">{rows.length}</span>
             </summary>
             <div class="table-scroll">
-              <table class="typed-table">
+              <table class="typed-table env-table-grid" aria-label={t.title.toLowerCase()}>
                 <thead>
                   <tr>
+                    {/* Fixed layout, widths by each column's usual text length: the table is as
+                        wide as the column, and long values scroll inside their inputs. */}
                     {t.columns.map((c) => (
-                      <th key={c.key}>{c.label}</th>
+                      <th key={c.key} style={{ width: `calc(${(100 * c.size) / t.columns.reduce((n, x) => n + x.size, 0)}% - ${26 / t.columns.length}px)` }}>
+                        {c.label}
+                      </th>
                     ))}
-                    <th />
+                    <th class="remove-col">
+                      <span class="visually-hidden">remove</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -96,15 +103,15 @@ export function EnvEditor({ data, onEdit, onError }: Props) {
                     <tr key={i} data-row={i}>
                       {t.columns.map((c) => (
                         <td key={c.key}>
-                          <input
-                            type="text"
+                          <DraftInput
                             size={c.size}
                             value={cellText(r?.[c.key])}
                             data-field={c.key}
                             aria-label={`${t.key} ${i + 1} ${c.label}`}
                             disabled={disabled}
-                            onChange={(e) => {
-                              const v = cellValue((e.currentTarget as HTMLInputElement).value, c.kind);
+                            spellcheck={false}
+                            onCommit={(text) => {
+                              const v = cellValue(text, c.kind);
                               const next = rows.map((row, j) => {
                                 if (j !== i) return row;
                                 const copy = { ...row };
@@ -136,15 +143,14 @@ export function EnvEditor({ data, onEdit, onError }: Props) {
       <div class="clock-seed">
         <label class="inline-field">
           <span title="environment.clock.monotonicNs: CLOCK_MONOTONIC when the run starts (default 1 s)">Clock (monotonic ns)</span>
-          <input
-            type="text"
+          <DraftInput
             inputMode="numeric"
             data-testid="clock-input"
             placeholder="1000000000"
             value={clock === undefined ? '' : String(clock)}
             disabled={disabled}
-            onChange={(e) => {
-              const t = (e.currentTarget as HTMLInputElement).value.trim();
+            onCommit={(text) => {
+              const t = text.trim();
               if (t === '') return onEdit(['environment', 'clock', 'monotonicNs'], undefined);
               if (!/^\d+$/.test(t)) return onError(`clock: '${t}' is not a whole number of nanoseconds`);
               const n = Number(t);
@@ -156,15 +162,15 @@ export function EnvEditor({ data, onEdit, onError }: Props) {
         </label>
         <label class="inline-field">
           <span title="environment.seed: bpf_get_prandom_u32's generator (default 1)">Seed</span>
-          <input
+          <DraftInput
             type="number"
             min={0}
             data-testid="seed-input"
             placeholder="1"
             value={seed === undefined ? '' : String(seed)}
             disabled={disabled}
-            onChange={(e) => {
-              const t = (e.currentTarget as HTMLInputElement).value.trim();
+            onCommit={(text) => {
+              const t = text.trim();
               if (t === '') return onEdit(['environment', 'seed'], undefined);
               const n = Number(t);
               if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return onError(`seed: '${t}' is not an integer within 0..4294967295`);

@@ -1,6 +1,7 @@
 // Typed tables of the scenario's map entries: one column per BTF field of key and value (names
 // from MapDescription), addresses and MACs as text. Each edit rewrites `maps.<name>` in the YAML.
 import type { FieldDescription, MapDescription, ObjectDescription } from '../protocol';
+import { DraftInput } from './draft-input';
 import { getIn, type ScenarioData, type YamlPath } from './scenario-doc';
 import { fieldGet, fieldSet, formatCell, parseCell } from './typed-fields';
 
@@ -49,64 +50,50 @@ function MapEditor({ map, entries, disabled, onChange }: { map: MapDescription; 
     const blank = (fields: FieldDescription[]) => (fields.length === 1 && fields[0].path === '' ? 0 : Object.fromEntries([[fields[0].path.split('.')[0], 0]]));
     onChange([...entries, { key: blank(keyFields), value: blank(valueFields) }]);
   };
-  const header = (part: string, f: FieldDescription) => (
-    <th key={`${part}:${f.path}`} title={`${part}${f.path ? `.${f.path}` : ''}: ${f.btfType} (${f.kind})`} class={part}>
-      {f.path || part}
-    </th>
-  );
+  // One card per entry: the key's fields on one wrapping line, the value's below, each field with
+  // its BTF name beside it. A row-per-entry table needs one column per field and does not fit a
+  // side column for structs like lb4_key + lb4_service (7 fields) or 16-byte IPv6 addresses.
+  const fieldCell = (e: Entry, row: number, part: 'key' | 'value', f: FieldDescription) => {
+    const name = `${part}${f.path ? `.${f.path}` : ''}`;
+    return (
+      <label key={name} class={`typed-field kind-${f.kind}${f.path ? '' : ' whole'}`} title={`${name}: ${f.btfType} (${f.kind})`}>
+        <span class="field-name" aria-hidden="true">
+          {f.path || part}
+        </span>
+        <DraftInput
+          value={formatCell(fieldGet(e[part], f.path))}
+          data-field={name}
+          aria-label={`${map.name} entry ${row + 1} ${name}`}
+          disabled={disabled}
+          spellcheck={false}
+          onCommit={(text) => setField(row, part, f, text)}
+        />
+      </label>
+    );
+  };
   return (
     <details class="map-editor" data-testid="map-editor" data-map={map.name} open={entries.length > 0}>
       <summary>
         <span class="mono">{map.name}</span> <span class="muted small">{entries.length} entries · {map.type}</span>
       </summary>
-      <div class="table-scroll">
-        <table class="typed-table">
-          <thead>
-            <tr>
-              <th class="group key" colSpan={keyFields.length}>
-                key
-              </th>
-              <th class="group value" colSpan={valueFields.length}>
-                value
-              </th>
-              <th />
-            </tr>
-            <tr>
-              {keyFields.map((f) => header('key', f))}
-              {valueFields.map((f) => header('value', f))}
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e, row) => (
-              <tr key={row} data-testid="map-entry">
-                {(['key', 'value'] as const).flatMap((part) =>
-                  (part === 'key' ? keyFields : valueFields).map((f) => (
-                    <td key={`${part}:${f.path}`} class={part}>
-                      <input
-                        type="text"
-                        value={formatCell(fieldGet(e[part], f.path))}
-                        data-field={`${part}${f.path ? `.${f.path}` : ''}`}
-                        aria-label={`${map.name} entry ${row + 1} ${part}${f.path ? `.${f.path}` : ''}`}
-                        title={`${f.btfType} (${f.kind})`}
-                        disabled={disabled}
-                        size={f.kind === 'ip6' ? 16 : f.kind === 'mac' ? 14 : f.kind === 'ip4' ? 10 : 5}
-                        onChange={(ev) => setField(row, part, f, (ev.currentTarget as HTMLInputElement).value)}
-                      />
-                    </td>
-                  )),
-                )}
-                <td>
-                  <button type="button" class="icon" aria-label={`remove ${map.name} entry ${row + 1}`} disabled={disabled} onClick={() => onChange(entries.filter((_, i) => i !== row))}>
-                    ×
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
-      <button type="button" class="small" onClick={add} disabled={disabled}>
+      <ol class="map-entries" aria-label={`${map.name} entries`}>
+        {entries.map((e, row) => (
+          <li key={row} class="map-entry" data-testid="map-entry" aria-label={`${map.name} entry ${row + 1}`}>
+            <div class="entry-part key" role="group" aria-label="key">
+              <span class="part-name">key</span>
+              <div class="entry-fields">{keyFields.map((f) => fieldCell(e, row, 'key', f))}</div>
+            </div>
+            <div class="entry-part value" role="group" aria-label="value">
+              <span class="part-name">value</span>
+              <div class="entry-fields">{valueFields.map((f) => fieldCell(e, row, 'value', f))}</div>
+            </div>
+            <button type="button" class="icon entry-remove" aria-label={`remove ${map.name} entry ${row + 1}`} title="remove this entry" disabled={disabled} onClick={() => onChange(entries.filter((_, i) => i !== row))}>
+              ×
+            </button>
+          </li>
+        ))}
+      </ol>
+      <button type="button" class="small" onClick={add} disabled={disabled} aria-label={`add a ${map.name} entry`}>
         add entry
       </button>
     </details>

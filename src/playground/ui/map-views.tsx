@@ -7,6 +7,16 @@ import { fieldColumns, flattenFields } from './typed-fields';
 /** Expectations not met, shown in the page; the report holds them all (a big capture can miss thousands). */
 const MISMATCHES_SHOWN = 50;
 
+/** "3 faults, 2 expectations of the scenario not met": faults are the run's, not the scenario's. */
+function problemsHeadline(mismatches: RunSummary['mismatches']): string {
+  const faults = mismatches.filter((m) => m.what === 'fault').length;
+  const unmet = mismatches.length - faults;
+  const parts = [];
+  if (faults > 0) parts.push(`${faults} fault${faults === 1 ? '' : 's'}`);
+  if (unmet > 0) parts.push(`${unmet} expectation${unmet === 1 ? '' : 's'} of the scenario not met`);
+  return parts.join(', ');
+}
+
 export function MapViews({ maps, mismatches }: { maps: MapView[]; mismatches: RunSummary['mismatches'] }) {
   const [onlyChanged, setOnlyChanged] = useState(false);
   return (
@@ -20,9 +30,7 @@ export function MapViews({ maps, mismatches }: { maps: MapView[]; mismatches: Ru
       {mismatches.length > 0 && (
         <details class="mismatches" open={mismatches.length <= 10}>
           <summary>
-            <strong>
-              {mismatches.length} expectation{mismatches.length === 1 ? '' : 's'} of the scenario not met
-            </strong>
+            <strong>{problemsHeadline(mismatches)}</strong>
           </summary>
           <ul>
             {mismatches.slice(0, MISMATCHES_SHOWN).map((m, i) => (

@@ -1,5 +1,6 @@
 // The object: its programs with the program picked per attach point, and its maps.
 import type { ObjectDescription } from '../protocol';
+import { DraftInput } from './draft-input';
 import { getIn, type ScenarioData, type YamlPath } from './scenario-doc';
 
 const ATTACH_POINTS = ['xdp', 'tc/ingress', 'tc/egress'] as const;
@@ -98,14 +99,14 @@ export function ObjectPanel({ description, objectPath, data, onEdit, traceLimit,
       </ul>
       <label class="inline-field">
         <span>Trace entries per program run</span>
-        <input
+        <DraftInput
           type="number"
           min={0}
           step={256}
           data-testid="trace-limit"
-          value={traceLimit}
-          onChange={(e) => {
-            const n = Number((e.currentTarget as HTMLInputElement).value);
+          value={String(traceLimit)}
+          onCommit={(text) => {
+            const n = Number(text);
             if (Number.isInteger(n) && n >= 0) onTraceLimit(n);
           }}
         />

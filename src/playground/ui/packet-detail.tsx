@@ -4,6 +4,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { DecodedField, PacketDetail } from '../protocol';
 import { HexView } from './hex-view';
+import { isFault } from './packet-table';
 import { TraceView } from './trace-view';
 import { formatValue } from './typed-fields';
 
@@ -39,7 +40,7 @@ export function PacketDetailView({ detail, loading, selected }: Props) {
       <h2>
         Packet {row.packet}{' '}
         <span class="muted small">
-          {row.direction} on {row.device} → {row.verdict} → {row.output}
+          {row.direction} on {row.device} → {isFault(row) ? <span class="verdict-fault">{row.verdict}</span> : row.verdict} → {row.output}
           {row.redirect ? ` (redirect ${row.redirect})` : ''}
         </span>
       </h2>

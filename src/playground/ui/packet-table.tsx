@@ -15,8 +15,16 @@ const ROW_HEIGHT = 24;
 const WINDOW_ABOVE = 500;
 const MARGIN_ROWS = 30;
 
+/** The verdict src/run/pipeline.ts gives a hop whose program faulted (no kernel verdict exists). */
+export const FAULT_VERDICT = 'FAULT';
+
+export function isFault(r: PacketRow): boolean {
+  return r.fault || r.verdict === FAULT_VERDICT;
+}
+
+/** Dropped: the pipeline sent it nowhere, or a program faulted on it (the pipeline drops those too). */
 export function isDrop(r: PacketRow): boolean {
-  return r.output === 'drop';
+  return r.output === 'drop' || isFault(r);
 }
 
 interface Props {
@@ -132,9 +140,11 @@ export function PacketTable({ rows, selected, onSelect, running }: Props) {
           });
         }}
       >
-        <table class="packet-table" data-testid="packet-table" aria-rowcount={shown.length + 1}>
+        {/* A grid (rows are focusable and selectable): aria-rowcount/aria-rowindex tell assistive
+            technology where the rendered window sits among all the rows. */}
+        <table class="packet-table" data-testid="packet-table" role="grid" aria-label="packets of the run" aria-readonly="true" aria-rowcount={shown.length + 1}>
           <thead>
-            <tr>
+            <tr aria-rowindex={1}>
               <th class="num">#</th>
               <th>before</th>
               <th>after</th>
@@ -146,7 +156,8 @@ export function PacketTable({ rows, selected, onSelect, running }: Props) {
           <tbody onKeyDown={onKeyDown}>
             {first > 0 && <tr class="spacer" aria-hidden="true" style={{ height: `${first * ROW_HEIGHT}px` }} />}
             {shown.slice(first, last).map((r, i) => {
-              const cls = [isDrop(r) ? 'drop' : '', r.fault || r.error ? 'fault' : '', r.rewritten ? 'rewritten' : '', r.packet === selected ? 'selected' : ''].filter(Boolean).join(' ');
+              const fault = isFault(r);
+              const cls = [isDrop(r) ? 'drop' : '', fault || r.error ? 'fault' : '', r.rewritten ? 'rewritten' : '', r.packet === selected ? 'selected' : ''].filter(Boolean).join(' ');
               return (
                 <tr
                   key={r.packet}
@@ -167,7 +178,15 @@ export function PacketTable({ rows, selected, onSelect, running }: Props) {
                   <td data-col="after" title={r.error ?? r.after ?? ''}>
                     {r.error ? <span class="err-text">{r.error}</span> : r.after ?? ''}
                   </td>
-                  <td data-col="verdict">{r.verdict}</td>
+                  <td data-col="verdict" data-fault={fault ? 'true' : undefined}>
+                    {fault ? (
+                      <span class="verdict-fault" title="the program faulted: the emulator stopped it where the kernel's verifier would have refused it; the packet is dropped">
+                        {r.verdict}
+                      </span>
+                    ) : (
+                      r.verdict
+                    )}
+                  </td>
                   <td data-col="output">{r.output}</td>
                   <td data-col="redirect">{r.redirect ?? ''}</td>
                 </tr>

@@ -29,6 +29,13 @@ export function statusText(state: RunState, summary: RunSummary | undefined): st
   }
 }
 
+/** What the live region says: the status without the per-packet count while running. */
+export function announcement(state: RunState, summary: RunSummary | undefined): string {
+  if (state.phase === 'running') return 'running';
+  if (state.phase === 'ready' && state.note) return `ready (${state.note})`;
+  return statusText(state, summary);
+}
+
 interface Props {
   scenarios: string[];
   scenarioPath: string;
@@ -144,11 +151,22 @@ export function TopBar(props: Props) {
         </button>
       </div>
       <div class="status-box">
-        <span data-testid="status" class={`status ${runState.phase}`} role="status" aria-live="polite" title={statusText(runState, summary)}>
+        {/* The visible status changes every frame while running; assistive technology hears the
+            phase changes instead, from the announcer below (not every packet count). */}
+        <span data-testid="status" class={`status ${runState.phase}`} aria-live="off" title={statusText(runState, summary)}>
           {statusText(runState, summary)}
         </span>
+        <span class="visually-hidden" data-testid="announcer" role="status" aria-live="polite" aria-atomic="true">
+          {announcement(runState, summary)}
+        </span>
         {runState.phase === 'ready' && runState.note && <span class="muted"> ({runState.note})</span>}
-        <progress data-testid="progress" max={Math.max(progress.total, 1)} value={progress.done} aria-label="run progress" />
+        <progress
+          data-testid="progress"
+          max={Math.max(progress.total, 1)}
+          value={progress.done}
+          aria-label="run progress"
+          aria-valuetext={runState.phase === 'running' ? `${runState.done} of ${runState.total} packets` : undefined}
+        />
       </div>
       <nav class="downloads" aria-label="downloads">
         {links?.outputs.map((o) => (

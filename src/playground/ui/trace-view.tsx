@@ -3,6 +3,7 @@
 // and scrolled into view.
 import { useEffect, useRef } from 'preact/hooks';
 import type { HopDetail, TraceGroup, TraceRow } from '../protocol';
+import { FAULT_VERDICT } from './packet-table';
 
 /** Registers r0..r10 that differ from the previous row (all non-zero ones on the first row). */
 function changedRegs(row: TraceRow, prev: TraceRow | undefined): string {
@@ -79,7 +80,7 @@ function HopTrace({ hop }: { hop: HopDetail }) {
       <h4>
         <span class="mono">{hop.program}</span>{' '}
         <span class="muted">
-          {hop.attach} on {hop.device} → {hop.verdict}
+          {hop.attach} on {hop.device} → {hop.verdict === FAULT_VERDICT ? <span class="verdict-fault">{hop.verdict}</span> : hop.verdict}
           {hop.redirect ? ` (redirect ${hop.redirect})` : ''} · {hop.insnCount} insns
           {hop.tailCalls > 0 ? ` · ${hop.tailCalls} tail calls` : ''}
         </span>

@@ -1,8 +1,11 @@
 // The page without a mouse, and at 1280x800: Tab reaches Run, Enter on a focused packet row
-// opens that packet, and nothing scrolls sideways with a packet open.
+// opens that packet, nothing scrolls sideways with a packet open, and the map and environment
+// editors fit the side column whatever the struct and however long its values.
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chromiumMissing } from './browser.js';
-import { byTestId, hasHorizontalScrollbar, packetRow, runToEnd, startSession, VIEWPORT, type Session } from './harness.js';
+import { ARTIFACTS, byTestId, hasHorizontalScrollbar, packetRow, runToEnd, startSession, VIEWPORT, type Session } from './harness.js';
 import { cliRun } from './oracle.js';
 
 const missing = chromiumMissing();
@@ -72,6 +75,55 @@ describe.skipIf(missing !== undefined)('keyboard and layout', () => {
       expect(box!.y, id).toBeLessThan(VIEWPORT.height);
     }
     await screenshot('layout-1280x800');
+    await close();
+  });
+
+  /** Elements of the left column wider than it, or sticking out of it (none expected). */
+  async function overflowingInLeftColumn(page: Page): Promise<string[]> {
+    return page.evaluate(() => {
+      const left = document.querySelector('.left') as HTMLElement;
+      const box = left.getBoundingClientRect();
+      const out: string[] = [];
+      if (left.scrollWidth > left.clientWidth) out.push(`.left scrolls sideways (${left.scrollWidth} > ${left.clientWidth})`);
+      for (const el of left.querySelectorAll<HTMLElement>('[data-testid="map-editor"], [data-testid="env-editor"], .table-scroll, .map-entry')) {
+        if (el.scrollWidth > el.clientWidth + 1) out.push(`${el.getAttribute('data-testid') ?? el.className}${el.dataset.map ? `[${el.dataset.map}]` : ''} scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
+      }
+      for (const el of left.querySelectorAll<HTMLElement>('input, select, button, textarea')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0) continue;
+        if (r.right > box.right + 0.5 || r.left < box.left - 0.5) out.push(`${el.tagName.toLowerCase()} ${el.getAttribute('aria-label') ?? el.getAttribute('data-testid') ?? ''} sticks out (${Math.round(r.left)}..${Math.round(r.right)} of ${Math.round(box.left)}..${Math.round(box.right)})`);
+      }
+      return out;
+    });
+  }
+
+  test(`at ${VIEWPORT.width}x${VIEWPORT.height} the map and environment editors fit the left column, IPv6 addresses and long values included`, async () => {
+    const { page, close } = await session.open();
+    for (const scenario of ['fixtures/scenarios/kpr-remote.yaml', 'fixtures/scenarios/kpr-v6-remote.yaml']) {
+      await byTestId(page, 'scenario-select').selectOption(scenario);
+      await expect.poll(() => byTestId(page, 'scenario-text').inputValue()).toContain(scenario.includes('v6') ? 'lb6_backends' : 'lb4_backends');
+      const map = scenario.includes('v6') ? 'lb6_backends' : 'lb4_backends';
+      await page.locator(`[data-testid="map-editor"][data-map="${map}"] [data-testid="map-entry"]`).first().waitFor();
+      await page.locator('.left details:not([open]) > summary').evaluateAll((els) => els.forEach((e) => (e as HTMLElement).click()));
+      expect(await overflowingInLeftColumn(page), scenario).toEqual([]);
+    }
+    // The longest text forms: a full IPv6 address, 16 bytes of hex, a long address list.
+    const entry = page.locator('[data-testid="map-editor"][data-map="lb6_backends"] [data-testid="map-entry"]').first();
+    const address = entry.locator('[data-field="value.address"]');
+    await address.fill('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+    await address.press('Tab');
+    await expect.poll(() => byTestId(page, 'scenario-text').inputValue()).toContain('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff');
+    const port = entry.locator('[data-field="value.port"]');
+    await port.fill('0x00112233445566778899aabbccddeeff');
+    const addrs = page.locator('[data-env="devices"] tr[data-row="0"] [data-field="addrs"]');
+    await addrs.fill('10.0.0.2/24, fd00:1234:5678:9abc:def0:1234:5678:9abc/64, fd00:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128');
+    await addrs.press('Tab');
+    expect(await overflowingInLeftColumn(page)).toEqual([]);
+    expect(await hasHorizontalScrollbar(page)).toMatchObject({ scroll: false });
+    // What a user sees: the viewport with the edited IPv6 entry in view (a full-page shot would
+    // show the left column unscrolled).
+    await entry.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(ARTIFACTS, 'editors-1280x800.png') });
     await close();
   });
 });
