@@ -120,32 +120,32 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u8 entry_flags)
 }
 
 /* Records a packet of the connection: flags, closing state, a new deadline. A closing
- * connection stays closing (Cilium re-opens only on a new SYN, handled by the caller). */
+ * connection stays closing (Cilium re-opens only on a new SYN, handled by the caller).
+ * A macro over the entry's fields, not a function over field pointers, so that every entry
+ * layout (ct_entry, ct6_entry and dsr.h's dsr4_entry, dsr6_entry, whose fields sit at other
+ * offsets) shares this one body and compiles exactly as a per-type copy did (through u8
+ * pointers clang must assume the fields may alias and orders the stores differently). */
+#define CT_TOUCH_ENTRY(e, proto, tcp_flags, reply, now)                       \
+	do {                                                                  \
+		__u8 ct_touch_flags_ = (e)->flags;                            \
+		if (reply)                                                    \
+			ct_touch_flags_ |= CT_F_SEEN_REPLY;                   \
+		if ((tcp_flags) & (TCP_FLAG_FIN | TCP_FLAG_RST))              \
+			ct_touch_flags_ |= CT_F_CLOSING;                      \
+		(e)->flags = ct_touch_flags_;                                 \
+		(e)->tcp_flags_seen |= (tcp_flags);                           \
+		(e)->expires_ns = (now) + ct_lifetime(proto, ct_touch_flags_); \
+		(e)->packets += 1;                                            \
+	} while (0)
+
 static __always_inline void ct_touch(struct ct_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
 {
-	__u8 flags = e->flags;
-	if (reply)
-		flags |= CT_F_SEEN_REPLY;
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-		flags |= CT_F_CLOSING;
-	e->flags = flags;
-	e->tcp_flags_seen |= tcp_flags;
-	e->expires_ns = now + ct_lifetime(proto, flags);
-	e->packets += 1;
+	CT_TOUCH_ENTRY(e, proto, tcp_flags, reply, now);
 }
 
-/* ct_touch for an IPv6 entry: the same rules. */
 static __always_inline void ct6_touch(struct ct6_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
 {
-	__u8 flags = e->flags;
-	if (reply)
-		flags |= CT_F_SEEN_REPLY;
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-		flags |= CT_F_CLOSING;
-	e->flags = flags;
-	e->tcp_flags_seen |= tcp_flags;
-	e->expires_ns = now + ct_lifetime(proto, flags);
-	e->packets += 1;
+	CT_TOUCH_ENTRY(e, proto, tcp_flags, reply, now);
 }
 
 #endif /* BPFBED_KPR_CT_H */

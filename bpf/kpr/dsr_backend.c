@@ -68,15 +68,7 @@ static __always_inline void dsr_count(__u32 what)
 /* ct.h's ct_touch() for a DSR entry: flags, closing state, a new deadline. */
 static __always_inline void dsr_touch(struct dsr4_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
 {
-	__u8 flags = e->flags;
-	if (reply)
-		flags |= CT_F_SEEN_REPLY;
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-		flags |= CT_F_CLOSING;
-	e->flags = flags;
-	e->tcp_flags_seen |= tcp_flags;
-	e->expires_ns = now + ct_lifetime(proto, flags);
-	e->packets += 1;
+	CT_TOUCH_ENTRY(e, proto, tcp_flags, reply, now);
 }
 
 /* Routes the (rewritten) packet: TTL - 1 as ip_forward() does, MACs from bpf_fib_lookup,
@@ -124,15 +116,7 @@ struct {
 
 static __always_inline void dsr6_touch(struct dsr6_entry *e, __u8 proto, __u8 tcp_flags, int reply, __u64 now)
 {
-	__u8 flags = e->flags;
-	if (reply)
-		flags |= CT_F_SEEN_REPLY;
-	if (tcp_flags & (TCP_FLAG_FIN | TCP_FLAG_RST))
-		flags |= CT_F_CLOSING;
-	e->flags = flags;
-	e->tcp_flags_seen |= tcp_flags;
-	e->expires_ns = now + ct_lifetime(proto, flags);
-	e->packets += 1;
+	CT_TOUCH_ENTRY(e, proto, tcp_flags, reply, now);
 }
 
 /* dsr_forward for IPv6: hop limit - 1 (ip6_forward; no header checksum), bpf_fib_lookup. */

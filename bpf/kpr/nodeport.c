@@ -364,6 +364,36 @@ static __always_inline int dsr_set_opt4(struct __sk_buff *skb, __be32 frontend_a
 	return 0;
 }
 
+/* The hash slot of a service for this tuple (a hash of the tuple, so a connection keeps its
+ * backend without state): slot 1..count of the frontend the packet matched,
+ * the exact address or else the NodePort wildcard (address 0). NULL when the slot is missing. */
+static __always_inline struct lb4_service *lb4_hash_slot(const struct tuple4 *t, const struct lb4_service *svc)
+{
+	struct lb4_key svc_key = { .address = t->daddr, .dport = t->dport, .proto = t->proto };
+	if (!bpf_map_lookup_elem(&lb4_services, &svc_key))
+		svc_key.address = 0; /* the NodePort wildcard matched */
+	struct lb4_key slot_key = { .address = svc_key.address, .dport = t->dport, .proto = t->proto };
+	slot_key.backend_slot = (__u16)(tuple_hash(t->saddr, t->daddr, ((__u32)t->sport << 16) | t->dport, t->proto) % svc->count) + 1;
+	return bpf_map_lookup_elem(&lb4_services, &slot_key);
+}
+
+/* A CT entry for a new IPv4 connection (or a new direction of lookup), as ct6_create. */
+static __always_inline int ct4_create(const struct ct4_key *key, const struct tuple4 *t, __u32 backend_id, __u16 rev_nat, __u8 flags,
+				      __u8 tcp_flags, __u64 now)
+{
+	struct ct_entry fresh = {
+		.created_ns = now,
+		.backend_id = backend_id,
+		.rev_nat_index = rev_nat,
+		.frontend_addr = t->daddr,
+		.frontend_port = t->dport,
+		.flags = flags,
+	};
+	ct_touch(&fresh, t->proto, tcp_flags, 0, now);
+	fresh.packets = 1;
+	return bpf_map_update_elem(&ct4, key, &fresh, BPF_ANY) ? -1 : 0;
+}
+
 /* client -> node:NodePort. */
 static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct tuple4 *t, struct lb4_service *svc, __u8 tcp_flags,
 					    __u8 ttl, __u16 tot_len)
@@ -412,13 +442,7 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 			backend_id = maglev_backend_id(&lb4_maglev, svc->rev_nat_index,
 						       maglev_hash4(t->saddr, (svc->flags & SVC_FLAG_AFFINITY) ? 0 : t->sport, t->dport, t->proto));
 		} else {
-			struct lb4_key slot_key = { .address = 0, .dport = t->dport, .proto = t->proto };
-			struct lb4_key svc_key = { .address = t->daddr, .dport = t->dport, .proto = t->proto };
-			if (!bpf_map_lookup_elem(&lb4_services, &svc_key))
-				svc_key.address = 0; /* the NodePort wildcard matched */
-			slot_key.address = svc_key.address;
-			slot_key.backend_slot = (__u16)(tuple_hash(t->saddr, t->daddr, ((__u32)t->sport << 16) | t->dport, t->proto) % svc->count) + 1;
-			struct lb4_service *slot = bpf_map_lookup_elem(&lb4_services, &slot_key);
+			struct lb4_service *slot = lb4_hash_slot(t, svc);
 			backend_id = slot ? slot->backend_id : 0;
 		}
 		if (!backend_id) {
@@ -442,20 +466,8 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 	/* Direct Server Return (dsr.h) to a backend on another node: no SNAT, the frontend carried
 	 * in an IP option; marked in both CT entries as XDP marks them (nodeport_xdp.c). */
 	__u8 ct_flags = be->ifindex ? 0 : (svc->flags & SVC_FLAG_DSR) ? CT_F_REMOTE | CT_F_DSR : CT_F_REMOTE;
-	if (!known) {
-		struct ct_entry fresh = {
-			.created_ns = now,
-			.backend_id = backend_id,
-			.rev_nat_index = svc->rev_nat_index,
-			.frontend_addr = t->daddr,
-			.frontend_port = t->dport,
-			.flags = ct_flags,
-		};
-		ct_touch(&fresh, t->proto, tcp_flags, 0, now);
-		fresh.packets = 1;
-		if (bpf_map_update_elem(&ct4, &skey, &fresh, BPF_ANY))
-			return TC_ACT_SHOT;
-	}
+	if (!known && ct4_create(&skey, t, backend_id, svc->rev_nat_index, ct_flags, tcp_flags, now))
+		return TC_ACT_SHOT;
 
 	struct tuple4 out = *t;
 	out.daddr = be->address;
@@ -468,19 +480,8 @@ static __always_inline int nodeport_forward(struct __sk_buff *skb, const struct 
 	struct ct_entry *fct = bpf_map_lookup_elem(&ct4, &fkey);
 	if (fct && fct->backend_id == backend_id && fct->expires_ns > now) {
 		ct_touch(fct, t->proto, tcp_flags, 0, now);
-	} else {
-		struct ct_entry fresh = {
-			.created_ns = now,
-			.backend_id = backend_id,
-			.rev_nat_index = svc->rev_nat_index,
-			.frontend_addr = t->daddr,
-			.frontend_port = t->dport,
-			.flags = ct_flags,
-		};
-		ct_touch(&fresh, t->proto, tcp_flags, 0, now);
-		fresh.packets = 1;
-		if (bpf_map_update_elem(&ct4, &fkey, &fresh, BPF_ANY))
-			return TC_ACT_SHOT;
+	} else if (ct4_create(&fkey, t, backend_id, svc->rev_nat_index, ct_flags, tcp_flags, now)) {
+		return TC_ACT_SHOT;
 	}
 
 	if (ttl <= 1)
