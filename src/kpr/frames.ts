@@ -3,6 +3,7 @@
 // that says whether a frame's IPv4 and L4 checksums hold. Checksums: RFC 791 (header), RFC 793
 // / RFC 768 (pseudo header; UDP 0 = none). The same for IPv6 below. Browser-safe.
 import { parseIPv6 } from '../env/addr.js';
+import { parseIpv4 } from './layout.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -10,7 +11,8 @@ export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
-export interface Ipv4FrameSpec {
+/** What an IPv4 and an IPv6 frame spec share: the link, the addresses, the TCP or UDP header. */
+interface L4FrameSpec {
   srcMac: string;
   dstMac: string;
   src: string;
@@ -23,6 +25,9 @@ export interface Ipv4FrameSpec {
   seq?: number;
   ack?: number;
   payload?: Uint8Array;
+}
+
+export interface Ipv4FrameSpec extends L4FrameSpec {
   ttl?: number;
   id?: number;
 }
@@ -30,12 +35,6 @@ export interface Ipv4FrameSpec {
 function parseMac(mac: string): number[] {
   const parts = mac.split(':').map((h) => parseInt(h, 16));
   if (parts.length !== 6 || parts.some((b) => !(b >= 0 && b <= 255))) throw new Error(`not a MAC address: '${mac}'`);
-  return parts;
-}
-
-function parseIpv4(addr: string): number[] {
-  const parts = addr.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) throw new Error(`not an IPv4 address: '${addr}'`);
   return parts;
 }
 
@@ -75,24 +74,33 @@ export function ipv4Frame(spec: Ipv4FrameSpec): Uint8Array {
   ip.set(parseIpv4(spec.src), 12);
   ip.set(parseIpv4(spec.dst), 16);
   view.setUint16(24, ~onesSum(ip) & 0xffff);
-  const l4 = frame.subarray(34);
-  view.setUint16(34, spec.sport);
-  view.setUint16(36, spec.dport);
+  writeL4(frame.subarray(34), spec, payload, pseudoSum(ip, l4Len));
+  return frame;
+}
+
+/**
+ * The TCP header (RFC 793: no options, window 64240) or UDP header (RFC 768) and the payload into
+ * `l4`, a zeroed buffer of exactly their size, with the checksum over `pseudo`, the pseudo
+ * header's sum. A computed UDP checksum of 0 is sent as all ones (RFC 768; RFC 8200 section 8.1).
+ */
+function writeL4(l4: Uint8Array, spec: L4FrameSpec, payload: Uint8Array, pseudo: number): void {
+  const lv = new DataView(l4.buffer, l4.byteOffset, l4.byteLength);
+  lv.setUint16(0, spec.sport);
+  lv.setUint16(2, spec.dport);
   if (spec.proto === 'tcp') {
-    view.setUint32(38, spec.seq ?? 1000);
-    view.setUint32(42, spec.ack ?? 0);
+    lv.setUint32(4, spec.seq ?? 1000);
+    lv.setUint32(8, spec.ack ?? 0);
     l4[12] = 0x50;
     l4[13] = spec.flags ?? TCP_SYN;
-    view.setUint16(48, 64240);
+    lv.setUint16(14, 64240);
     l4.set(payload, 20);
-    view.setUint16(50, ~onesSum(l4, pseudoSum(ip, l4Len)) & 0xffff);
+    lv.setUint16(16, ~onesSum(l4, pseudo) & 0xffff);
   } else {
-    view.setUint16(38, l4Len);
+    lv.setUint16(4, l4.length);
     l4.set(payload, 8);
-    const c = ~onesSum(l4, pseudoSum(ip, l4Len)) & 0xffff;
-    view.setUint16(40, c === 0 ? 0xffff : c); // RFC 768: a computed 0 is sent as all ones
+    const c = ~onesSum(l4, pseudo) & 0xffff;
+    lv.setUint16(6, c === 0 ? 0xffff : c);
   }
-  return frame;
 }
 
 export interface ChecksumStatus {
@@ -123,19 +131,7 @@ export type Ipv6ExtHeader =
   | { type: 'hop' | 'dest' | 'routing'; /** option bytes after the 2-byte head (padded to a multiple of 8 with PadN) */ length?: number }
   | { type: 'fragment'; offset: number; more: boolean; id: number };
 
-export interface Ipv6FrameSpec {
-  srcMac: string;
-  dstMac: string;
-  src: string;
-  dst: string;
-  proto: 'tcp' | 'udp';
-  sport: number;
-  dport: number;
-  /** TCP flags (TCP_*); default SYN. */
-  flags?: number;
-  seq?: number;
-  ack?: number;
-  payload?: Uint8Array;
+export interface Ipv6FrameSpec extends L4FrameSpec {
   hopLimit?: number;
   ext?: Ipv6ExtHeader[];
   /** Leave the L4 header out (a fragment that is not the first: only payload bytes). */
@@ -158,25 +154,9 @@ export function ipv6Frame(spec: Ipv6FrameSpec): Uint8Array {
   const payload = spec.payload ?? new Uint8Array(0);
   const protoNumber = spec.proto === 'tcp' ? 6 : 17;
   const l4 = new Uint8Array((spec.proto === 'tcp' ? 20 : 8) + payload.length);
-  const lv = new DataView(l4.buffer);
-  lv.setUint16(0, spec.sport);
-  lv.setUint16(2, spec.dport);
   const src = parseIPv6(spec.src);
   const dst = parseIPv6(spec.dst);
-  if (spec.proto === 'tcp') {
-    lv.setUint32(4, spec.seq ?? 1000);
-    lv.setUint32(8, spec.ack ?? 0);
-    l4[12] = 0x50;
-    l4[13] = spec.flags ?? TCP_SYN;
-    lv.setUint16(14, 64240);
-    l4.set(payload, 20);
-    lv.setUint16(16, ~onesSum(l4, pseudoSum6(src, dst, l4.length, 6)) & 0xffff);
-  } else {
-    lv.setUint16(4, l4.length);
-    l4.set(payload, 8);
-    const c = ~onesSum(l4, pseudoSum6(src, dst, l4.length, 17)) & 0xffff;
-    lv.setUint16(6, c === 0 ? 0xffff : c);
-  }
+  writeL4(l4, spec, payload, pseudoSum6(src, dst, l4.length, protoNumber));
   const body = spec.noL4 ? payload : l4;
   // the chain: each header names the next; the last names the L4 protocol
   const ext = spec.ext ?? [];

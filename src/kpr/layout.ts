@@ -50,36 +50,59 @@ export interface NatEntry {
 const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 const ipv4 = (b: Uint8Array, off: number) => `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 
+/** A dotted quad as its four bytes (the error every kpr helper gives for a bad one). */
+export function parseIpv4(addr: string): number[] {
+  const parts = addr.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: '${addr}'`);
+  return parts;
+}
+
 function need(bytes: Uint8Array, size: number, what: string): void {
   if (bytes.length < size) throw new Error(`${what}: ${bytes.length} bytes, the struct has ${size}`);
 }
 
-export function decodeTupleKey(bytes: Uint8Array): Tuple4Key {
-  need(bytes, CT_KEY_SIZE, 'ct4_key/nat4_key');
-  const v = dv(bytes);
-  return { saddr: ipv4(bytes, 0), daddr: ipv4(bytes, 4), sport: v.getUint16(8), dport: v.getUint16(10), proto: bytes[12], dir: bytes[13] };
+/**
+ * What differs between the IPv4 and IPv6 structs: the address's size and text. Every other field
+ * follows the addresses in the same order (ct.h, nat.h), so its offset follows from addrLen.
+ */
+interface AddressFamily {
+  addrLen: number;
+  keySize: number;
+  ctEntrySize: number;
+  natEntrySize: number;
+  names: { key: string; ct: string; nat: string };
+  format: (b: Uint8Array, off: number) => string;
+  parse: (addr: string) => ArrayLike<number>;
 }
 
-export function encodeTupleKey(k: Tuple4Key): Uint8Array {
-  const out = new Uint8Array(CT_KEY_SIZE);
+const V4: AddressFamily = { addrLen: 4, keySize: CT_KEY_SIZE, ctEntrySize: CT_ENTRY_SIZE, natEntrySize: NAT_ENTRY_SIZE, names: { key: 'ct4_key/nat4_key', ct: 'ct_entry', nat: 'nat4_entry' }, format: ipv4, parse: parseIpv4 };
+
+/** struct ct{4,6}_key / nat{4,6}_key: saddr, daddr, sport, dport (network order), proto, dir. */
+function decodeKey(f: AddressFamily, bytes: Uint8Array): Tuple4Key {
+  need(bytes, f.keySize, f.names.key);
+  const v = dv(bytes);
+  const ports = 2 * f.addrLen;
+  return { saddr: f.format(bytes, 0), daddr: f.format(bytes, f.addrLen), sport: v.getUint16(ports), dport: v.getUint16(ports + 2), proto: bytes[ports + 4], dir: bytes[ports + 5] };
+}
+
+function encodeKey(f: AddressFamily, k: Tuple4Key): Uint8Array {
+  const out = new Uint8Array(f.keySize);
   const v = dv(out);
-  const put = (addr: string, off: number) => {
-    const parts = addr.split('.').map(Number);
-    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: '${addr}'`);
-    out.set(parts, off);
-  };
-  put(k.saddr, 0);
-  put(k.daddr, 4);
-  v.setUint16(8, k.sport);
-  v.setUint16(10, k.dport);
-  out[12] = k.proto;
-  out[13] = k.dir;
+  const ports = 2 * f.addrLen;
+  out.set(f.parse(k.saddr), 0);
+  out.set(f.parse(k.daddr), f.addrLen);
+  v.setUint16(ports, k.sport);
+  v.setUint16(ports + 2, k.dport);
+  out[ports + 4] = k.proto;
+  out[ports + 5] = k.dir;
   return out;
 }
 
-export function decodeCtEntry(bytes: Uint8Array): CtEntry {
-  need(bytes, CT_ENTRY_SIZE, 'ct_entry');
+/** struct ct_entry / ct6_entry: the frontend's address at 24, its port after it, packets 8-aligned after that. */
+function decodeCt(f: AddressFamily, bytes: Uint8Array): CtEntry {
+  need(bytes, f.ctEntrySize, f.names.ct);
   const v = dv(bytes);
+  const port = 24 + f.addrLen;
   return {
     expiresNs: v.getBigUint64(0, true),
     createdNs: v.getBigUint64(8, true),
@@ -87,15 +110,29 @@ export function decodeCtEntry(bytes: Uint8Array): CtEntry {
     revNatIndex: v.getUint16(20, true),
     flags: bytes[22],
     tcpFlagsSeen: bytes[23],
-    frontendAddr: ipv4(bytes, 24),
-    frontendPort: v.getUint16(28),
-    packets: v.getBigUint64(32, true),
+    frontendAddr: f.format(bytes, 24),
+    frontendPort: v.getUint16(port),
+    packets: v.getBigUint64((port + 2 + 7) & ~7, true),
   };
 }
 
+/** struct nat4_entry / nat6_entry: the address, then the port. */
+function decodeNat(f: AddressFamily, bytes: Uint8Array): NatEntry {
+  need(bytes, f.natEntrySize, f.names.nat);
+  return { toAddr: f.format(bytes, 0), toPort: dv(bytes).getUint16(f.addrLen) };
+}
+
+export function decodeTupleKey(bytes: Uint8Array): Tuple4Key {
+  return decodeKey(V4, bytes);
+}
+export function encodeTupleKey(k: Tuple4Key): Uint8Array {
+  return encodeKey(V4, k);
+}
+export function decodeCtEntry(bytes: Uint8Array): CtEntry {
+  return decodeCt(V4, bytes);
+}
 export function decodeNatEntry(bytes: Uint8Array): NatEntry {
-  need(bytes, NAT_ENTRY_SIZE, 'nat4_entry');
-  return { toAddr: ipv4(bytes, 0), toPort: dv(bytes).getUint16(4) };
+  return decodeNat(V4, bytes);
 }
 
 // ---- IPv6: struct ct6_key / nat6_key, ct6_entry, nat6_entry ----------------------------------
@@ -108,44 +145,20 @@ export const NAT6_ENTRY_SIZE = 20;
 /** struct ct6_key and struct nat6_key share this shape (Tuple4Key with IPv6 text). */
 export type Tuple6Key = Tuple4Key;
 
+const V6: AddressFamily = { addrLen: 16, keySize: CT6_KEY_SIZE, ctEntrySize: CT6_ENTRY_SIZE, natEntrySize: NAT6_ENTRY_SIZE, names: { key: 'ct6_key/nat6_key', ct: 'ct6_entry', nat: 'nat6_entry' }, format: formatIPv6, parse: parseIPv6 };
+
 export function decodeTuple6Key(bytes: Uint8Array): Tuple6Key {
-  need(bytes, CT6_KEY_SIZE, 'ct6_key/nat6_key');
-  const v = dv(bytes);
-  return { saddr: formatIPv6(bytes, 0), daddr: formatIPv6(bytes, 16), sport: v.getUint16(32), dport: v.getUint16(34), proto: bytes[36], dir: bytes[37] };
+  return decodeKey(V6, bytes);
 }
-
 export function encodeTuple6Key(k: Tuple6Key): Uint8Array {
-  const out = new Uint8Array(CT6_KEY_SIZE);
-  const v = dv(out);
-  out.set(parseIPv6(k.saddr), 0);
-  out.set(parseIPv6(k.daddr), 16);
-  v.setUint16(32, k.sport);
-  v.setUint16(34, k.dport);
-  out[36] = k.proto;
-  out[37] = k.dir;
-  return out;
+  return encodeKey(V6, k);
 }
-
 /** struct ct6_entry (the fields of CtEntry; frontendAddr in IPv6 text). */
 export function decodeCt6Entry(bytes: Uint8Array): CtEntry {
-  need(bytes, CT6_ENTRY_SIZE, 'ct6_entry');
-  const v = dv(bytes);
-  return {
-    expiresNs: v.getBigUint64(0, true),
-    createdNs: v.getBigUint64(8, true),
-    backendId: v.getUint32(16, true),
-    revNatIndex: v.getUint16(20, true),
-    flags: bytes[22],
-    tcpFlagsSeen: bytes[23],
-    frontendAddr: formatIPv6(bytes, 24),
-    frontendPort: v.getUint16(40),
-    packets: v.getBigUint64(48, true),
-  };
+  return decodeCt(V6, bytes);
 }
-
 export function decodeNat6Entry(bytes: Uint8Array): NatEntry {
-  need(bytes, NAT6_ENTRY_SIZE, 'nat6_entry');
-  return { toAddr: formatIPv6(bytes, 0), toPort: dv(bytes).getUint16(16) };
+  return decodeNat(V6, bytes);
 }
 
 /** The decoders for a CT or NAT map by its key size: 16 bytes IPv4 (ct4, snat4), 40 IPv6 (ct6, snat6). */

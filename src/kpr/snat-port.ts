@@ -4,6 +4,7 @@
 // network-order values loaded into little-endian registers; so does this. IPv6 addresses are
 // folded to 32 bits first (nodeport.c v6_fold: the four words XORed). Browser-safe.
 import { parseIPv6 } from '../env/addr.js';
+import { parseIpv4 } from './layout.js';
 
 /** tuple_hash() of nodeport.c: the MurmurHash3 finaliser over two addresses and the ports. */
 export function tupleHash(a: number, b: number, ports: number, seed: number): number {
@@ -18,8 +19,7 @@ export function tupleHash(a: number, b: number, ports: number, seed: number): nu
 
 /** A dotted quad as a __be32 read by a little-endian machine. */
 function be32AsLe(addr: string): number {
-  const p = addr.split('.').map(Number);
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`not an IPv4 address: '${addr}'`);
+  const p = parseIpv4(addr);
   return (p[0] | (p[1] << 8) | (p[2] << 16) | (p[3] << 24)) >>> 0;
 }
 

@@ -10,7 +10,52 @@ import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { MapDefinition, MapEntry } from './types.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_F_RDONLY, BPF_F_WRONLY_PROG, BPF_MAP_TYPE, BPF_NOEXIST, round8 } from './uapi.js';
 
-export class ArrayMap extends MapBase {
+/**
+ * array_map_get_next_key's walk, which cpu_map_get_next_key, xsk_map_get_next_key and
+ * dev_map_get_next_key repeat: a missing or out-of-range index starts over at 0, the last ends.
+ */
+export function nextIndexKey(maxEntries: number, index: number | undefined): Uint8Array | undefined {
+  if (index === undefined || index >= maxEntries) return u32Key(0);
+  if (index === maxEntries - 1) return undefined;
+  return u32Key(index + 1);
+}
+
+/**
+ * A map keyed by a u32 index below max_entries (ARRAY, PERCPU_ARRAY, PROG_ARRAY, ARRAY_OF_MAPS,
+ * CPUMAP, XSKMAP): the syscall side's key handling they share. Range checks stay with each map:
+ * their errnos differ (-E2BIG, -EINVAL, -ENOENT).
+ */
+export abstract class IndexedMap extends MapBase {
+  /** The index a syscall's key names (its size checked, not its range). */
+  protected keyIndex(key: Uint8Array): number {
+    this.checkKey(key);
+    return readU32(key, 0);
+  }
+
+  /** map_update_elem / map_delete_elem on a frozen map, or one created BPF_F_RDONLY: -EPERM, else 0. */
+  protected writeRefused(): number {
+    return this.frozen || this.flags & BPF_F_RDONLY ? -EPERM : 0;
+  }
+
+  /**
+   * cpu_map_delete_elem / xsk_map_delete_elem: -EINVAL past max_entries, else the slot emptied
+   * (empty or not) and 0.
+   */
+  protected clearSlot(key: Uint8Array, clear: (index: number) => void): number {
+    const index = this.keyIndex(key);
+    const refused = this.writeRefused();
+    if (refused) return refused;
+    if (index >= this.maxEntries) return -EINVAL;
+    clear(index);
+    return 0;
+  }
+
+  getNextKey(key?: Uint8Array): Uint8Array | undefined {
+    return nextIndexKey(this.maxEntries, key === undefined ? undefined : this.keyIndex(key));
+  }
+}
+
+export class ArrayMap extends IndexedMap {
   readonly percpu: boolean;
   /** Bytes between two CPUs' values (and between two entries of a plain array). */
   readonly elemSize: number;
@@ -109,15 +154,13 @@ export class ArrayMap extends MapBase {
   }
 
   lookup(key: Uint8Array, cpu = 0): number | undefined {
-    this.checkKey(key);
-    const index = readU32(key, 0);
+    const index = this.keyIndex(key);
     return index < this.maxEntries ? this.valueOffset(index, cpu) : undefined;
   }
 
   /** map_lookup_elem / bpf_percpu_array_copy: -ENOENT past max_entries. */
   read(key: Uint8Array): Uint8Array | undefined {
-    this.checkKey(key);
-    const index = readU32(key, 0);
+    const index = this.keyIndex(key);
     if (index >= this.maxEntries) return undefined;
     const mem = this.bytes();
     if (!this.percpu) return mem.slice(this.valueOffset(index), this.valueOffset(index) + this.valueSize);
@@ -131,10 +174,10 @@ export class ArrayMap extends MapBase {
 
   /** map_update_elem: array_map_update_elem, or bpf_percpu_array_update for every CPU at once. */
   update(key: Uint8Array, value: Uint8Array, flags = 0): number {
-    this.checkKey(key);
+    const index = this.keyIndex(key);
     this.checkValue(value);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const index = readU32(key, 0);
+    const refused = this.writeRefused();
+    if (refused) return refused;
     if (this.percpu && flags > BPF_EXIST) return -EINVAL;
     const err = this.checkUpdate(index, flags);
     if (err) return err;
@@ -147,19 +190,10 @@ export class ArrayMap extends MapBase {
     return 0;
   }
 
+  /** array_map_delete_elem: an array's entries cannot be deleted (-EINVAL). */
   delete(key: Uint8Array): number {
     this.checkKey(key);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    return -EINVAL;
-  }
-
-  /** array_map_get_next_key: a missing or out-of-range key starts over at 0. */
-  getNextKey(key?: Uint8Array): Uint8Array | undefined {
-    if (key !== undefined) this.checkKey(key);
-    const index = key === undefined ? this.maxEntries : readU32(key, 0);
-    if (index >= this.maxEntries) return u32Key(0);
-    if (index === this.maxEntries - 1) return undefined;
-    return u32Key(index + 1);
+    return this.writeRefused() || -EINVAL;
   }
 
   protected override entry(key: Uint8Array, value: Uint8Array): MapEntry {

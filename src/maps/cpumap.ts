@@ -12,12 +12,13 @@
 // for every failure); cpu_map_delete_elem -EINVAL past max_entries, else 0. Programs cannot look
 // entries up (the verifier allows only bpf_redirect_map on a CPUMAP), so values need no VM memory.
 
-import { MapBase, MapDefinitionError, type MapContext } from './base.js';
-import { readU32, u32Key } from './bytes.js';
-import { E2BIG, EEXIST, EINVAL, ENOMEM, EPERM } from './errno.js';
+import { MapDefinitionError, type MapContext } from './base.js';
+import { IndexedMap } from './array.js';
+import { readU32 } from './bytes.js';
+import { E2BIG, EEXIST, EINVAL, ENOMEM } from './errno.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
-import { BPF_EXIST, BPF_F_RDONLY, BPF_NOEXIST } from './uapi.js';
+import { BPF_EXIST, BPF_NOEXIST } from './uapi.js';
 import { BPF_F_NUMA_NODE } from './devmap.js';
 
 /** NR_CPUS of Debian's x86-64 kernel config (CONFIG_NR_CPUS=8192): cpu_map_alloc's -E2BIG bound. */
@@ -36,7 +37,7 @@ export interface CpumapTarget {
   progId: number;
 }
 
-export class CpuMap extends MapBase {
+export class CpuMap extends IndexedMap {
   /** qsize and program id per CPU; qsize 0 = no entry. */
   private readonly qsize: Uint32Array;
   private readonly progIds: Uint32Array;
@@ -84,8 +85,7 @@ export class CpuMap extends MapBase {
 
   /** cpu_map_lookup_elem through the syscall: struct bpf_cpumap_val with the program's id. */
   read(key: Uint8Array): Uint8Array | undefined {
-    this.checkKey(key);
-    const t = this.target(readU32(key, 0));
+    const t = this.target(this.keyIndex(key));
     if (!t) return undefined;
     const out = new Uint8Array(this.valueSize);
     const dv = new DataView(out.buffer);
@@ -95,10 +95,10 @@ export class CpuMap extends MapBase {
   }
 
   update(key: Uint8Array, value: Uint8Array, flags = 0): number {
-    this.checkKey(key);
+    const cpu = this.keyIndex(key);
     this.checkValue(value);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const cpu = readU32(key, 0);
+    const refused = this.writeRefused();
+    if (refused) return refused;
     const qsize = readU32(value, 0);
     const progFd = this.valueSize === 8 ? readU32(value, 4) | 0 : 0;
     if (flags > BPF_EXIST) return -EINVAL;
@@ -113,22 +113,10 @@ export class CpuMap extends MapBase {
   }
 
   delete(key: Uint8Array): number {
-    this.checkKey(key);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const cpu = readU32(key, 0);
-    if (cpu >= this.maxEntries) return -EINVAL;
-    this.qsize[cpu] = 0;
-    this.progIds[cpu] = 0;
-    return 0;
-  }
-
-  /** cpu_map_get_next_key: indices, as for an array. */
-  getNextKey(key?: Uint8Array): Uint8Array | undefined {
-    if (key !== undefined) this.checkKey(key);
-    const index = key === undefined ? this.maxEntries : readU32(key, 0);
-    if (index >= this.maxEntries) return u32Key(0);
-    if (index === this.maxEntries - 1) return undefined;
-    return u32Key(index + 1);
+    return this.clearSlot(key, (cpu) => {
+      this.qsize[cpu] = 0;
+      this.progIds[cpu] = 0;
+    });
   }
 
   protected saveBody(): MapState {

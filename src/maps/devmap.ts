@@ -18,6 +18,7 @@
 //   (hlist_add_head), and an unknown key starts over at the first.
 
 import { SlotArena } from './arena.js';
+import { nextIndexKey } from './array.js';
 import { MapBase, MapDefinitionError, type MapContext } from './base.js';
 import { readU32, u32Key } from './bytes.js';
 import { E2BIG, EEXIST, EINVAL, ENOENT, EPERM } from './errno.js';
@@ -260,13 +261,8 @@ export class DevMap extends MapBase {
   /** dev_map_get_next_key (indices, as an array) / dev_map_hash_get_next_key (bucket order). */
   getNextKey(key?: Uint8Array): Uint8Array | undefined {
     if (key !== undefined) this.checkKey(key);
-    if (!this.hashed) {
-      const index = key === undefined ? this.maxEntries : readU32(key, 0);
-      if (index >= this.maxEntries) return u32Key(0);
-      if (index === this.maxEntries - 1) return undefined;
-      return u32Key(index + 1);
-    }
     const k = key === undefined ? undefined : readU32(key, 0);
+    if (!this.hashed) return nextIndexKey(this.maxEntries, k);
     let from = 0;
     if (k !== undefined && this.slotOf.has(k)) {
       const b = k & (this.buckets.length - 1);

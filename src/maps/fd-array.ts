@@ -3,15 +3,15 @@
 // never visible to programs as memory: bpf_tail_call() reads a prog array, and a lookup in an
 // array of maps returns the inner map itself.
 
-import { innerMapMatches, type FdResolver } from './array.js';
-import { MapBase, MapDefinitionError, type MapContext } from './base.js';
+import { IndexedMap, innerMapMatches, type FdResolver } from './array.js';
+import { MapDefinitionError, type MapContext } from './base.js';
 import { readU32, u32Key } from './bytes.js';
-import { E2BIG, EBADF, EINVAL, ENOENT, EPERM } from './errno.js';
+import { E2BIG, EBADF, EINVAL, ENOENT } from './errno.js';
 import { restoreNonZero, saveNonZero, type MapState } from './state.js';
 import type { BpfMap, MapDefinition } from './types.js';
-import { BPF_ANY, BPF_F_RDONLY, BPF_MAP_TYPE } from './uapi.js';
+import { BPF_ANY, BPF_MAP_TYPE } from './uapi.js';
 
-export class FdArrayMap extends MapBase {
+export class FdArrayMap extends IndexedMap {
   readonly ofMaps: boolean;
   /** Referenced id per slot, 0 = empty (ids start at 1). */
   private readonly ids: Uint32Array;
@@ -66,19 +66,18 @@ export class FdArrayMap extends MapBase {
 
   /** bpf_fd_array_map_lookup_elem: the referenced id (map_fd_sys_lookup_elem gives ids, not fds). */
   read(key: Uint8Array): Uint8Array | undefined {
-    this.checkKey(key);
-    const index = readU32(key, 0);
+    const index = this.keyIndex(key);
     if (index >= this.maxEntries || this.ids[index] === 0) return undefined;
     return u32Key(this.ids[index]);
   }
 
   /** bpf_fd_array_map_update_elem: flags must be BPF_ANY; the value is a program or map id. */
   update(key: Uint8Array, value: Uint8Array, flags = 0): number {
-    this.checkKey(key);
+    const index = this.keyIndex(key);
     this.checkValue(value);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
+    const refused = this.writeRefused();
+    if (refused) return refused;
     if (flags !== BPF_ANY) return -EINVAL;
-    const index = readU32(key, 0);
     if (index >= this.maxEntries) return -E2BIG;
     const id = readU32(value, 0);
     if (this.ofMaps) {
@@ -95,9 +94,9 @@ export class FdArrayMap extends MapBase {
 
   /** fd_array_map_delete_elem: -E2BIG past the end, -ENOENT for an empty slot. */
   delete(key: Uint8Array): number {
-    this.checkKey(key);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const index = readU32(key, 0);
+    const index = this.keyIndex(key);
+    const refused = this.writeRefused();
+    if (refused) return refused;
     if (index >= this.maxEntries) return -E2BIG;
     if (this.ids[index] === 0) return -ENOENT;
     this.ids[index] = 0;
@@ -119,14 +118,5 @@ export class FdArrayMap extends MapBase {
       if (!inner) throw new Error(`map ${this.name}: slot ${i} refers to map id ${this.ids[i]}, which does not exist`);
       this.handles[i] = inner.handle;
     }
-  }
-
-  /** array_map_get_next_key: walks indices, empty slots included, as for any array. */
-  getNextKey(key?: Uint8Array): Uint8Array | undefined {
-    if (key !== undefined) this.checkKey(key);
-    const index = key === undefined ? this.maxEntries : readU32(key, 0);
-    if (index >= this.maxEntries) return u32Key(0);
-    if (index === this.maxEntries - 1) return undefined;
-    return u32Key(index + 1);
   }
 }

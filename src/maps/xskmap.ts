@@ -14,9 +14,10 @@
 // here a read-only u32 per slot holding the queue the socket is bound to, 0 (bpfbed's devices have one queue).
 
 import { SlotArena } from './arena.js';
-import { MapBase, MapDefinitionError, type MapContext } from './base.js';
-import { readU32, u32Key } from './bytes.js';
-import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, EOPNOTSUPP, EPERM } from './errno.js';
+import { MapDefinitionError, type MapContext } from './base.js';
+import { IndexedMap } from './array.js';
+import { readU32 } from './bytes.js';
+import { E2BIG, EBADF, EEXIST, EINVAL, ENOENT, EOPNOTSUPP } from './errno.js';
 import { copyOf, restoreInto, type MapState } from './state.js';
 import type { MapDefinition } from './types.js';
 import { BPF_EXIST, BPF_F_RDONLY, BPF_F_WRONLY, BPF_NOEXIST } from './uapi.js';
@@ -32,7 +33,7 @@ export interface XskmapTarget {
 
 const MAX_EMULATED_ENTRIES = 1 << 20;
 
-export class XskMap extends MapBase {
+export class XskMap extends IndexedMap {
   /** Socket per slot, 0 = empty. */
   private readonly sockets: Uint32Array;
   /** struct bpf_xdp_sock per slot (queue_id), what a program's lookup points to. */
@@ -79,8 +80,7 @@ export class XskMap extends MapBase {
   }
 
   lookup(key: Uint8Array): number | undefined {
-    this.checkKey(key);
-    const k = readU32(key, 0);
+    const k = this.keyIndex(key);
     return k < this.maxEntries && this.sockets[k] !== 0 ? this.arena.offset(k) : undefined;
   }
 
@@ -103,10 +103,10 @@ export class XskMap extends MapBase {
   }
 
   update(key: Uint8Array, value: Uint8Array, flags = 0): number {
-    this.checkKey(key);
+    const k = this.keyIndex(key);
     this.checkValue(value);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const k = readU32(key, 0);
+    const refused = this.writeRefused();
+    if (refused) return refused;
     const socket = readU32(value, 0);
     if (flags > BPF_EXIST) return -EINVAL;
     if (k >= this.maxEntries) return -E2BIG;
@@ -120,21 +120,7 @@ export class XskMap extends MapBase {
   }
 
   delete(key: Uint8Array): number {
-    this.checkKey(key);
-    if (this.frozen || this.flags & BPF_F_RDONLY) return -EPERM;
-    const k = readU32(key, 0);
-    if (k >= this.maxEntries) return -EINVAL;
-    this.sockets[k] = 0;
-    return 0;
-  }
-
-  /** xsk_map_get_next_key: indices, as for an array. */
-  getNextKey(key?: Uint8Array): Uint8Array | undefined {
-    if (key !== undefined) this.checkKey(key);
-    const index = key === undefined ? this.maxEntries : readU32(key, 0);
-    if (index >= this.maxEntries) return u32Key(0);
-    if (index === this.maxEntries - 1) return undefined;
-    return u32Key(index + 1);
+    return this.clearSlot(key, (k) => (this.sockets[k] = 0));
   }
 
   protected saveBody(): MapState {

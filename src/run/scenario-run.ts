@@ -11,14 +11,14 @@ import { diffPackets, formatDiff } from '../packet/diff.js';
 import { summarizePacket } from '../packet/summary.js';
 import { toEthernetFrame } from '../pcap/ethernet.js';
 import { readCapture, type CapturedPacket } from '../pcap/read.js';
-import type { Scenario } from '../scenario/types.js';
+import type { PacketInput, Scenario } from '../scenario/types.js';
 import type { TypedValue } from '../typed/typed-value.js';
 import { compareOutput, type OutputMismatch } from './compare.js';
 import { clusterMapEntries } from '../k8s/scenario.js';
 import { applyMaglevToTestbed } from '../k8s/maglev-maps.js';
 import { parseIP } from '../env/addr.js';
 import { OutputSet } from './outputs.js';
-import { Pipeline, type Hop } from './pipeline.js';
+import { Pipeline, type Hop, type PacketFate } from './pipeline.js';
 
 /** Reads a file the scenario names (relative to the scenario file); throws if it cannot. */
 export type FileReader = (path: string) => Uint8Array;
@@ -65,6 +65,8 @@ export interface ScenarioRunOptions {
   traceLimit?: number;
   /** Called after each packet (for progress bars). */
   onPacket?: (done: number, total: number) => void;
+  /** Called with the world before the first packet (the playground keeps its maps to show what changed). */
+  onPrepared?: (runner: CtxRunner) => void;
 }
 
 export interface ScenarioRunResult {
@@ -134,9 +136,25 @@ const decodeSummary = (frame: Uint8Array) => summarizePacket(decodePacket(frame)
 
 export async function runScenario(scenario: Scenario, read: FileReader, opts: ScenarioRunOptions = {}): Promise<ScenarioRunResult> {
   const runner = await prepareScenario(scenario, read);
+  opts.onPrepared?.(runner);
   const env = runner.bed.env;
   const pipeline = new Pipeline(runner, env, scenario.programs, scenario.budget, opts.traceLimit);
   const outputs = new OutputSet();
+  const input = scenario.input;
+  const capture = input ? readCapture(read(input.pcap)) : { packets: [] as CapturedPacket[], error: undefined };
+  const report = startReport(scenario, capture.error ? `${input!.pcap}: ${capture.error.message}` : undefined);
+  const feed = new CaptureFeed(input, env);
+  capture.packets.forEach((pkt, i) => {
+    if (addToReport(report, outputs, pkt, feed.feed(pipeline, pkt))) opts.onPacket?.(i + 1, capture.packets.length);
+  });
+  report.outputs = outputs.names().map((name) => ({ name, packets: outputs.packets(name).length }));
+  checkExpectations(scenario, read, runner, report, outputs);
+  report.ok = report.mismatches.length === 0;
+  return { report, outputs, runner };
+}
+
+/** A report before the first packet; a problem reading the capture is its first mismatch. */
+export function startReport(scenario: Pick<Scenario, 'object' | 'description'>, captureError?: string): RunReport {
   const report: RunReport = {
     object: scenario.object,
     description: scenario.description,
@@ -146,64 +164,97 @@ export async function runScenario(scenario: Scenario, read: FileReader, opts: Sc
     totals: { packets: 0, faults: 0, dropped: 0, instructions: 0 },
     ok: true,
   };
-
-  const input = scenario.input;
-  const capture = input ? readCapture(read(input.pcap)) : { packets: [] as CapturedPacket[], error: undefined };
-  if (capture.error) {
-    report.captureError = `${input!.pcap}: ${capture.error.message}`;
-    report.mismatches.push({ what: 'capture', message: report.captureError });
+  if (captureError) {
+    report.captureError = captureError;
+    report.mismatches.push({ what: 'capture', message: captureError });
   }
-  const defaultDevice = input?.device ?? env.state.devices.find((d) => d.name !== 'lo')?.name ?? 'lo';
-  const overrides = new Map((input?.packets ?? []).map((p) => [p.packet, p]));
-  let previousTs: bigint | undefined;
-  capture.packets.forEach((pkt, i) => {
-    const override = overrides.get(pkt.index);
-    const device = override?.device ?? defaultDevice;
+  return report;
+}
+
+type PacketOverride = NonNullable<PacketInput['packets']>[number];
+
+/** One packet fed: its report row and, unless the capture's packet could not be read, what became of it. */
+export interface FedPacket {
+  entry: PacketReport;
+  /** The Ethernet frame that went in (undefined when the capture's packet could not be read). */
+  frame?: Uint8Array;
+  fate?: PacketFate;
+}
+
+/**
+ * runScenario's per-packet step, which the playground's replay (src/playground/engine) shares: the
+ * device and direction each packet comes with (input.device, else the first device that is not
+ * lo; per-packet overrides), the clock advanced by the capture's gaps, the pipeline, the row.
+ */
+export class CaptureFeed {
+  /** Capture time of the last packet fed: the clock advances by the gap to the next one. */
+  previousTs: bigint | undefined;
+  private readonly overrides: Map<number, PacketOverride>;
+  private readonly defaultDevice: string;
+
+  constructor(
+    private readonly input: PacketInput | undefined,
+    private readonly env: Environment,
+  ) {
+    this.overrides = new Map((input?.packets ?? []).map((p) => [p.packet, p]));
+    this.defaultDevice = input?.device ?? env.state.devices.find((d) => d.name !== 'lo')?.name ?? 'lo';
+  }
+
+  /** Feeds `pkt` through `pipeline`; `summarise: false` leaves out what only a report reads (the world changes the same). */
+  feed(pipeline: Pipeline, pkt: CapturedPacket, summarise = true): FedPacket {
+    const input = this.input;
+    const override = this.overrides.get(pkt.index);
+    const device = override?.device ?? this.defaultDevice;
     const direction = override?.direction ?? input?.direction ?? 'ingress';
     // Time passes between packets as the capture says (unless the scenario says otherwise).
-    if (input?.followTimestamps !== false && previousTs !== undefined && pkt.timestampNs > previousTs) {
-      env.advance(Number(pkt.timestampNs - previousTs));
+    if (input?.followTimestamps !== false && this.previousTs !== undefined && pkt.timestampNs > this.previousTs) {
+      this.env.advance(Number(pkt.timestampNs - this.previousTs));
     }
-    previousTs = pkt.timestampNs;
+    this.previousTs = pkt.timestampNs;
     const entry: PacketReport = { packet: pkt.index, device, direction, input: '', output: 'drop', verdict: '-', hops: [], changes: [] };
     let frame: Uint8Array;
     try {
       frame = toEthernetFrame(pkt);
-      entry.input = decodeSummary(frame);
+      if (summarise) entry.input = decodeSummary(frame);
     } catch (err) {
       entry.error = (err as Error).message;
-      report.packets.push(entry);
-      report.mismatches.push({ what: 'capture', packet: pkt.index, message: entry.error });
-      return;
+      return { entry };
     }
     const fate = pipeline.process(frame, device, direction, { ...input?.metadata, ...override });
     entry.output = fate.output;
     entry.hops = fate.hops;
     entry.verdict = fate.hops.at(-1)?.verdict ?? '-';
     if (fate.reason) entry.reason = fate.reason;
-    const leaving = fate.data ?? frame;
-    outputs.add(fate.output, { packet: pkt.index, data: leaving, timestampNs: pkt.timestampNs });
-    for (const clone of fate.clones) outputs.add(clone.output, { packet: pkt.index, data: clone.data, timestampNs: pkt.timestampNs });
-    if (fate.data) {
+    if (fate.data && summarise) {
       entry.result = decodeSummary(fate.data);
       entry.changes = formatDiff(diffPackets(decodePacket(frame), decodePacket(fate.data)));
     }
-    for (const hop of fate.hops) {
-      report.totals.instructions += hop.insnCount;
-      if (hop.fault) {
-        report.totals.faults++;
-        report.mismatches.push({ what: 'fault', packet: pkt.index, message: `packet ${pkt.index}: ${hop.program}: ${hop.fault}` });
-      }
+    return { entry, frame, fate };
+  }
+}
+
+/**
+ * Adds a fed packet to the report (its row, faults, totals) and what left to `outputs`. False
+ * when the capture's packet could not be read (a capture mismatch, nothing run).
+ */
+export function addToReport(report: RunReport, outputs: OutputSet, pkt: CapturedPacket, { entry, frame, fate }: FedPacket): boolean {
+  report.packets.push(entry);
+  if (!fate || !frame) {
+    report.mismatches.push({ what: 'capture', packet: pkt.index, message: entry.error ?? 'unreadable packet' });
+    return false;
+  }
+  outputs.add(fate.output, { packet: pkt.index, data: fate.data ?? frame, timestampNs: pkt.timestampNs });
+  for (const clone of fate.clones) outputs.add(clone.output, { packet: pkt.index, data: clone.data, timestampNs: pkt.timestampNs });
+  for (const hop of fate.hops) {
+    report.totals.instructions += hop.insnCount;
+    if (hop.fault) {
+      report.totals.faults++;
+      report.mismatches.push({ what: 'fault', packet: pkt.index, message: `packet ${pkt.index}: ${hop.program}: ${hop.fault}` });
     }
-    if (fate.output === 'drop') report.totals.dropped++;
-    report.totals.packets++;
-    report.packets.push(entry);
-    opts.onPacket?.(i + 1, capture.packets.length);
-  });
-  report.outputs = outputs.names().map((name) => ({ name, packets: outputs.packets(name).length }));
-  checkExpectations(scenario, read, runner, report, outputs);
-  report.ok = report.mismatches.length === 0;
-  return { report, outputs, runner };
+  }
+  if (fate.output === 'drop') report.totals.dropped++;
+  report.totals.packets++;
+  return true;
 }
 
 function checkExpectations(scenario: Scenario, read: FileReader, runner: CtxRunner, report: RunReport, outputs: OutputSet): void {

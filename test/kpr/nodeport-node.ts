@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Pipeline, type PacketFate } from '../../src/run/pipeline.js';
-import { prepareScenario } from '../../src/run/scenario-run.js';
+import { prepareScenario, type FileReader } from '../../src/run/scenario-run.js';
 import { parseScenario } from '../../src/scenario/parse.js';
-import { decodeCtEntry, decodeNatEntry, decodeTupleKey, type CtEntry, type NatEntry, type Tuple4Key } from '../../src/kpr/layout.js';
+import type { Scenario } from '../../src/scenario/types.js';
+import { layoutForKeySize, type CtEntry, type NatEntry, type Tuple4Key } from '../../src/kpr/layout.js';
 import { ipv4Frame, type Ipv4FrameSpec } from '../../src/kpr/frames.js';
 
 export const SCENARIOS = join(import.meta.dirname, '../../fixtures/scenarios');
@@ -22,6 +23,7 @@ export function loadScenario(name: string) {
   return { scenario, read, base };
 }
 
+/** A node of an IPv4 or an IPv6 scenario (its CT and NAT keys in the address family's text). */
 export interface TestNode {
   send(frame: Uint8Array, device?: string): PacketFate;
   advance(seconds: number): void;
@@ -37,16 +39,26 @@ export async function remoteNode(object?: string, cpus?: number): Promise<TestNo
   const { scenario, read } = loadScenario('kpr-remote.yaml');
   if (object) scenario.object = object;
   if (cpus) scenario.cpus = cpus;
+  return scenarioNode(scenario, read, { ct: 'ct4', nat: 'snat4' });
+}
+
+/** A scenario's node: packets in on a device's ingress, its clock, its CT and NAT maps decoded (IPv4 or IPv6 by their key size). */
+export async function scenarioNode(scenario: Scenario, read: FileReader, maps: { ct: string; nat: string }): Promise<TestNode> {
   const runner = await prepareScenario(scenario, read);
   const env = runner.bed.env;
   const pipeline = new Pipeline(runner, env, scenario.programs);
+  const decoded = <T>(name: string, entry: (layout: ReturnType<typeof layoutForKeySize>, value: Uint8Array) => T) => {
+    const map = runner.bed.map(name);
+    const layout = layoutForKeySize(map.keySize);
+    return map.entries().map((e) => ({ key: layout.key(e.key), entry: entry(layout, e.value) }));
+  };
   return {
     runner,
     send: (frame, device = 'eth0') => pipeline.process(frame, device, 'ingress'),
     advance: (seconds) => env.advance(BigInt(Math.round(seconds * 1e9))),
     nowNs: () => env.ktimeGetNs(),
-    ct: () => runner.bed.map('ct4').entries().map((e) => ({ key: decodeTupleKey(e.key), entry: decodeCtEntry(e.value) })),
-    nat: () => runner.bed.map('snat4').entries().map((e) => ({ key: decodeTupleKey(e.key), entry: decodeNatEntry(e.value) })),
+    ct: () => decoded(maps.ct, (layout, value) => layout.ct(value)),
+    nat: () => decoded(maps.nat, (layout, value) => layout.nat(value)),
     stat: (index) => {
       const v = runner.bed.map('np_stats').read(Uint8Array.of(index, 0, 0, 0));
       return v ? new DataView(v.buffer, v.byteOffset).getBigUint64(0, true) : 0n;
@@ -77,7 +89,8 @@ export interface FrameView {
   ttl: number;
 }
 
-const mac = (b: Uint8Array, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
+/** The MAC address at offset `o`, as colon-separated hex. */
+export const mac = (b: Uint8Array, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 /** The fields of an Ethernet/IPv4/TCP|UDP frame the datapath rewrites. */
 export function view(frame: Uint8Array): FrameView {

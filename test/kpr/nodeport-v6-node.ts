@@ -1,40 +1,18 @@
 // A node running bpf/kpr/nodeport.c on eth0 over IPv6, built from the kpr-v6-remote scenario's
 // world, for tests that send packets one at a time, move the clock and look at ct6 / snat6.
-import { Pipeline, type PacketFate } from '../../src/run/pipeline.js';
-import { prepareScenario } from '../../src/run/scenario-run.js';
-import { decodeCt6Entry, decodeNat6Entry, decodeTuple6Key, type CtEntry, type NatEntry, type Tuple6Key } from '../../src/kpr/layout.js';
 import { ipv6Frame, type Ipv6FrameSpec } from '../../src/kpr/frames.js';
 import { formatIPv6 } from '../../src/env/addr.js';
-import { loadScenario, MAC } from './nodeport-node.js';
+import { loadScenario, MAC, mac, scenarioNode, type TestNode } from './nodeport-node.js';
 
 export const V6 = { client: 'fd00::1', node: 'fd00::2', node2: 'fd00::5', pod: 'fd00:244:1::5', localPod: 'fd00:244::5' };
 
-export interface TestNode6 {
-  send(frame: Uint8Array, device?: string): PacketFate;
-  advance(seconds: number): void;
-  nowNs(): bigint;
-  ct(): { key: Tuple6Key; entry: CtEntry }[];
-  nat(): { key: Tuple6Key; entry: NatEntry }[];
-  stat(index: number): bigint;
-  runner: Awaited<ReturnType<typeof prepareScenario>>;
-}
+export type TestNode6 = TestNode;
 
 /** The node of a scenario (default kpr-v6-remote.yaml), `edit` applied to the parsed scenario first. */
 export async function v6Node(name = 'kpr-v6-remote.yaml', edit?: (s: ReturnType<typeof loadScenario>['scenario']) => void): Promise<TestNode6> {
   const { scenario, read } = loadScenario(name);
   edit?.(scenario);
-  const runner = await prepareScenario(scenario, read);
-  const env = runner.bed.env;
-  const pipeline = new Pipeline(runner, env, scenario.programs);
-  return {
-    runner,
-    send: (frame, device = 'eth0') => pipeline.process(frame, device, 'ingress'),
-    advance: (seconds) => env.advance(BigInt(Math.round(seconds * 1e9))),
-    nowNs: () => env.ktimeGetNs(),
-    ct: () => runner.bed.map('ct6').entries().map((e) => ({ key: decodeTuple6Key(e.key), entry: decodeCt6Entry(e.value) })),
-    nat: () => runner.bed.map('snat6').entries().map((e) => ({ key: decodeTuple6Key(e.key), entry: decodeNat6Entry(e.value) })),
-    stat: (index) => BigInt(runner.bed.typedMap('np_stats').get(index) as bigint),
-  };
+  return scenarioNode(scenario, read, { ct: 'ct6', nat: 'snat6' });
 }
 
 type FrameOpts = Partial<Ipv6FrameSpec>;
@@ -58,8 +36,6 @@ export interface Frame6View {
   hopLimit: number;
   nextHeader: number;
 }
-
-const mac = (b: Uint8Array, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':');
 
 /** The fixed-header fields of an Ethernet/IPv6 frame. */
 export function view6(frame: Uint8Array): Frame6View {

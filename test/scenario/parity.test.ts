@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { applyParity, backendsFor, mapHasParityRules, normalizeEndpoint } from '../../src/scenario/parity.js';
 import type { ParityRule } from '../../src/scenario/types.js';
+import { LEGACY_PARITY_RULES } from '../../src/node/parity/maps.js';
 
 const S = 1_000_000_000n;
-// bpf/kpr/ct.h ct_lifetime as a rule
-const ct: ParityRule = {
-  rule: 'clock-deadline',
-  map: 'ct4',
-  field: 'expires_ns',
-  since: 'created_ns',
-  lifetimes: [
-    { when: { proto: 6 }, bits: { flags: 2 }, seconds: 10 },
-    { when: { proto: 6 }, bits: { flags: 1 }, seconds: 21600 },
-    { seconds: 60 },
-  ],
-  slackSeconds: 60,
-};
+// bpf/kpr/ct.h ct_lifetime as a rule: the one the parity runner applies to ct4 when a scenario declares none
+const ct: ParityRule = LEGACY_PARITY_RULES.find((r) => 'map' in r && r.map === 'ct4')!;
 const ctEntry = (proto: number, flags: number, created: bigint, expires: bigint) => ({
   key: { saddr: '10.0.0.1', sport: 40000, proto },
   value: { flags, created_ns: created, expires_ns: expires, packets: 6n },

@@ -110,10 +110,11 @@ export class PlaygroundEngine {
     let finalRunner: CtxRunner;
     let before: MapsDump;
     if (!req.state) {
-      // The CLI's own run, so the report is the one `bpfbed run --json` prints. runScenario has
-      // no hook before the first packet, so the state there comes from a second, identical world.
-      before = dumpMaps((await prepareScenario(scenario, read)).bed);
-      ({ report, outputs, runner: finalRunner } = await runScenario(scenario, read, { onPacket: progress }));
+      // The CLI's own run, so the report is the one `bpfbed run --json` prints; the maps before
+      // the first packet are kept to show what the run changed.
+      let prepared: MapsDump | undefined;
+      ({ report, outputs, runner: finalRunner } = await runScenario(scenario, read, { onPacket: progress, onPrepared: (runner) => (prepared = dumpMaps(runner.bed)) }));
+      before = prepared!;
     } else {
       const world = new ScenarioWorld(scenario, read, req.state);
       finalRunner = await world.create();

@@ -3,20 +3,16 @@
 // packets 1..N-1 is the same every time it is rebuilt: that is how a packet's detail is
 // replayed instead of keeping every packet's trace and map copies.
 //
-// The per-packet step is runScenario's loop body (src/run/scenario-run.ts) step for step: the
-// same default device, per-packet overrides, clock advance between capture timestamps, the same
+// The per-packet step is runScenario's own (CaptureFeed, src/run/scenario-run.ts): the same
+// default device, per-packet overrides, clock advance between capture timestamps, the same
 // Pipeline. test/playground/bundled-scenarios.test.ts checks, on every bundled scenario, that a
 // replay gives each packet the row of runScenario's run.
 import type { CtxRunner, SkbRunResult, XdpRunResult } from '../../ctx/runner.js';
 import { loadObject } from '../../loader/object.js';
 import type { ObjectSpec } from '../../loader/spec.js';
-import { decodePacket } from '../../packet/decode.js';
-import { diffPackets, formatDiff } from '../../packet/diff.js';
-import { summarizePacket } from '../../packet/summary.js';
-import { toEthernetFrame } from '../../pcap/ethernet.js';
 import { readCapture, type CapturedPacket } from '../../pcap/read.js';
-import { Pipeline, type PacketFate } from '../../run/pipeline.js';
-import { prepareScenario, type FileReader, type PacketReport } from '../../run/scenario-run.js';
+import { Pipeline } from '../../run/pipeline.js';
+import { CaptureFeed, prepareScenario, type FedPacket, type FileReader } from '../../run/scenario-run.js';
 import type { Scenario } from '../../scenario/types.js';
 import { restoreState } from './restore-state.js';
 
@@ -67,22 +63,17 @@ export interface Checkpoint {
   state: Uint8Array;
 }
 
-export interface StepResult {
-  entry: PacketReport;
-  /** The Ethernet frame that went in (undefined when the capture's packet could not be read). */
-  frame?: Uint8Array;
-  fate?: PacketFate;
+export interface StepResult extends FedPacket {
   /** Each program run of the packet, in hop order (faults with their instruction, traces). */
   runs: (SkbRunResult | XdpRunResult)[];
 }
 
-/** Feeds a world's packets in order, as runScenario does. */
+/** Feeds a world's packets in order, with runScenario's own per-packet step (CaptureFeed). */
 export class PacketLoop {
-  private previousTs: bigint | undefined;
+  private readonly feed: CaptureFeed;
   private readonly runs: (SkbRunResult | XdpRunResult)[] = [];
   private readonly plain: Pipeline;
   private readonly traced: Pipeline | undefined;
-  private readonly overrides: Map<number, NonNullable<NonNullable<ScenarioWorld['scenario']['input']>['packets']>[number]>;
   /** Position of the next packet to feed. */
   next = 0;
 
@@ -92,7 +83,7 @@ export class PacketLoop {
     traceLimit = 0,
   ) {
     const { scenario } = world;
-    this.overrides = new Map((scenario.input?.packets ?? []).map((p) => [p.packet, p]));
+    this.feed = new CaptureFeed(scenario.input, runner.bed.env);
     // The Pipeline calls only runXdp and runSkb: a view of the runner that records their results
     // keeps what Hop leaves out (the fault's instruction, the trace's program ids).
     const recording = Object.create(runner) as CtxRunner;
@@ -104,7 +95,8 @@ export class PacketLoop {
 
   /** The world now, to resume from later (PacketLoop.resume). */
   checkpoint(): Checkpoint {
-    return { position: this.next, ...(this.previousTs !== undefined ? { previousTs: this.previousTs } : {}), state: this.runner.bed.snapshot() };
+    const previousTs = this.feed.previousTs;
+    return { position: this.next, ...(previousTs !== undefined ? { previousTs } : {}), state: this.runner.bed.snapshot() };
   }
 
   /** A loop continuing from a checkpoint of a loop over the same world. */
@@ -113,7 +105,7 @@ export class PacketLoop {
     restoreState(runner, checkpoint.state, true);
     const loop = new PacketLoop(world, runner, traceLimit);
     loop.next = checkpoint.position;
-    loop.previousTs = checkpoint.previousTs;
+    loop.feed.previousTs = checkpoint.previousTs;
     return loop;
   }
 
@@ -132,38 +124,10 @@ export class PacketLoop {
    * world changes exactly as it would otherwise.
    */
   step(trace = false, fastForward = false): StepResult {
-    const { scenario, packets } = this.world;
-    const input = scenario.input;
-    const env = this.runner.bed.env;
-    const pkt = packets[this.next++];
+    const pkt = this.world.packets[this.next++];
     this.runs.length = 0;
-    const defaultDevice = input?.device ?? env.state.devices.find((d) => d.name !== 'lo')?.name ?? 'lo';
-    const override = this.overrides.get(pkt.index);
-    const device = override?.device ?? defaultDevice;
-    const direction = override?.direction ?? input?.direction ?? 'ingress';
-    if (input?.followTimestamps !== false && this.previousTs !== undefined && pkt.timestampNs > this.previousTs) {
-      env.advance(Number(pkt.timestampNs - this.previousTs));
-    }
-    this.previousTs = pkt.timestampNs;
-    const entry: PacketReport = { packet: pkt.index, device, direction, input: '', output: 'drop', verdict: '-', hops: [], changes: [] };
-    let frame: Uint8Array;
-    try {
-      frame = toEthernetFrame(pkt);
-      if (!fastForward) entry.input = summarizePacket(decodePacket(frame));
-    } catch (err) {
-      entry.error = (err as Error).message;
-      return { entry, runs: [] };
-    }
     const pipeline = trace && this.traced ? this.traced : this.plain;
-    const fate = pipeline.process(frame, device, direction, { ...input?.metadata, ...override });
-    entry.output = fate.output;
-    entry.hops = fate.hops;
-    entry.verdict = fate.hops.at(-1)?.verdict ?? '-';
-    if (fate.reason) entry.reason = fate.reason;
-    if (fate.data && !fastForward) {
-      entry.result = summarizePacket(decodePacket(fate.data));
-      entry.changes = formatDiff(diffPackets(decodePacket(frame), decodePacket(fate.data)));
-    }
-    return { entry, frame, fate, runs: [...this.runs] };
+    const fed = this.feed.feed(pipeline, pkt, !fastForward);
+    return { ...fed, runs: fed.fate ? [...this.runs] : [] };
   }
 }

@@ -12,38 +12,13 @@ interface Column {
   size: number;
 }
 
+/** A column labelled with its field's name; `size` is its usual text length (input size and share of the width). */
+const column = (key: string, size: number, kind: ColumnKind = 'text'): Column => ({ key, label: key, kind, size });
+
 const TABLES: { key: 'devices' | 'routes' | 'neighbours'; title: string; columns: Column[]; blank: Record<string, unknown> }[] = [
-  {
-    key: 'devices',
-    title: 'Devices',
-    columns: [
-      { key: 'name', label: 'name', kind: 'text', size: 5 },
-      { key: 'ifindex', label: 'ifindex', kind: 'number', size: 3 },
-      { key: 'mac', label: 'mac', kind: 'text', size: 17 },
-      { key: 'addrs', label: 'addrs', kind: 'list', size: 15 },
-    ],
-    blank: { name: 'eth9' },
-  },
-  {
-    key: 'routes',
-    title: 'Routes',
-    columns: [
-      { key: 'dst', label: 'dst', kind: 'text', size: 14 },
-      { key: 'via', label: 'via', kind: 'text', size: 11 },
-      { key: 'dev', label: 'dev', kind: 'text', size: 6 },
-    ],
-    blank: { dst: 'default' },
-  },
-  {
-    key: 'neighbours',
-    title: 'Neighbours',
-    columns: [
-      { key: 'ip', label: 'ip', kind: 'text', size: 11 },
-      { key: 'mac', label: 'mac', kind: 'text', size: 15 },
-      { key: 'dev', label: 'dev', kind: 'text', size: 6 },
-    ],
-    blank: { ip: '0.0.0.0' },
-  },
+  { key: 'devices', title: 'Devices', columns: [column('name', 5), column('ifindex', 3, 'number'), column('mac', 17), column('addrs', 15, 'list')], blank: { name: 'eth9' } },
+  { key: 'routes', title: 'Routes', columns: [column('dst', 14), column('via', 11), column('dev', 6)], blank: { dst: 'default' } },
+  { key: 'neighbours', title: 'Neighbours', columns: [column('ip', 11), column('mac', 15), column('dev', 6)], blank: { ip: '0.0.0.0' } },
 ];
 
 function cellText(v: unknown): string {
