@@ -26,10 +26,18 @@ describe('bpfbed example (npm start)', () => {
       ['fixtures/scenarios/kpr-local.yaml', true],
       ['fixtures/scenarios/kpr-remote.yaml', true],
       ['fixtures/scenarios/kpr-no-backend.yaml', true],
+      ['fixtures/scenarios/kpr-xdp-remote.yaml', true],
+      ['fixtures/scenarios/kpr-v6-remote.yaml', true],
     ]);
     const remoteSyn = report.nodeport[1].packets[0];
     expect(remoteSyn).toMatchObject({ verdict: 'TC_ACT_REDIRECT', output: 'eth0' });
     expect(remoteSyn.changes).toEqual(expect.arrayContaining(['ip.src 10.0.0.1 -> 10.0.0.2', 'ip.dst 10.0.0.2 -> 10.244.1.5']));
+    // the same SYN translated at XDP (sent back out with XDP_TX), and an IPv6 SYN DNATed + SNATed
+    const xdpSyn = report.nodeport[3].packets[0];
+    expect(xdpSyn).toMatchObject({ verdict: 'XDP_TX', output: 'eth0', changes: remoteSyn.changes });
+    const v6Syn = report.nodeport[4].packets[0];
+    expect(v6Syn).toMatchObject({ verdict: 'TC_ACT_REDIRECT', output: 'eth0' });
+    expect(v6Syn.changes.join(' ')).toMatch(/ipv6\.dst \S+ -> \S+/);
     expect(report.sockets.join('\n')).toMatch(/from 10\.96\.0\.10:53[\s\S]*getpeername says 10\.96\.100\.20:80/);
     expect(report.frontends.length).toBeGreaterThan(5);
   });

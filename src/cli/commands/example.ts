@@ -23,8 +23,17 @@ import { formatTable } from '../table.js';
 
 const OBJECT = 'fixtures/obj/examples/packet_summary.o';
 const DNAT_SCENARIO = 'fixtures/scenarios/dnat.yaml';
-/** The kube-proxy replacement datapath (bpf/kpr) on its bundled scenarios and cluster. */
-const NODEPORT_SCENARIOS = ['fixtures/scenarios/kpr-local.yaml', 'fixtures/scenarios/kpr-remote.yaml', 'fixtures/scenarios/kpr-no-backend.yaml'];
+/**
+ * The kube-proxy replacement datapath (bpf/kpr) on its bundled scenarios and cluster: tc NodePort
+ * to a local and a remote backend, a service without backends, the XDP fast path, and IPv6.
+ */
+const NODEPORT_SCENARIOS = [
+  'fixtures/scenarios/kpr-local.yaml',
+  'fixtures/scenarios/kpr-remote.yaml',
+  'fixtures/scenarios/kpr-no-backend.yaml',
+  'fixtures/scenarios/kpr-xdp-remote.yaml',
+  'fixtures/scenarios/kpr-v6-remote.yaml',
+];
 const SOCK_LB = 'fixtures/obj/kpr/sock.o';
 const CLUSTER = 'fixtures/k8s/cluster.yaml';
 const NODE = 'fixtures/k8s/node-1.json';
