@@ -10,44 +10,7 @@
 // exit status 2. The kernel reports the mean time per run of each test run (attr.test.duration,
 // net/bpf/test_run.c bpf_test_timer_leave); duration_ns is the median over the batches. retval is
 // the first batch's: the program's 32-bit return value, all a tc test run reports.
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-
-static int fail(const char *what, int err)
-{
-	printf("{\"error\":\"%s: %s\"}\n", what, strerror(err < 0 ? -err : err));
-	return 2;
-}
-
-static int unhex(const char *text, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(text);
-	if (n % 2 || n / 2 > max) return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned int b;
-		if (sscanf(text + 2 * i, "%2x", &b) != 1) return -1;
-		out[i] = (uint8_t)b;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
-}
+#include "tool.h"
 
 int main(int argc, char **argv)
 {
@@ -57,24 +20,15 @@ int main(int argc, char **argv)
 	}
 	long repeat = strtol(argv[3], NULL, 10), batches = strtol(argv[4], NULL, 10);
 	if (repeat < 1 || repeat > 0x7fffffff || batches < 1 || batches > 1000) return fail("bad REPEAT or BATCHES", EINVAL);
-	libbpf_set_print(quiet);
-
-	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
-	if (!obj) return fail("bpf_object__open_file", errno);
-	int err = bpf_object__load(obj);
-	if (err) return fail("bpf_object__load", err);
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[2]);
-	if (!prog) return fail("no such program", ENOENT);
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int err = load_program(argv[1], argv[2], &obj, &prog);
+	if (err) return err;
 
 	char name[256], khex[1024], vhex[8192];
-	uint8_t key[512], value[4096];
-	size_t klen, vlen;
 	while (scanf("%255s %1023s %8191s", name, khex, vhex) == 3) {
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
-		if (!map) return fail("fill names no map of the object", ENOENT);
-		if (unhex(khex, key, sizeof key, &klen) || unhex(vhex, value, sizeof value, &vlen)) return fail("fill line is not hex", EINVAL);
-		err = bpf_map__update_elem(map, key, klen, value, vlen, BPF_ANY);
-		if (err) return fail("fill: bpf_map_update_elem", err);
+		err = fill_entry(obj, name, khex, vhex);
+		if (err) return err;
 	}
 
 	// A minimal Ethernet frame: bpf_prog_test_run_skb needs at least ETH_HLEN bytes.

@@ -15,48 +15,11 @@
 // attr.test.duration in ns: net/bpf/test_run.c bpf_test_timer_continue, time_spent / repeat,
 // which for repeat 1 is one run plus one ktime_get_ns(); retval and out from the first run), or
 // {"error":"..."} with exit status 2.
-#include <errno.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
+#include "tool.h"
 
 #define MAX_FRAME 9216
 #define MAX_PACKETS 200000
 #define MAX_RUNS 1000000
-
-static int fail(const char *what, int err)
-{
-	printf("{\"error\":\"%s: %s\"}\n", what, strerror(err < 0 ? -err : err));
-	return 2;
-}
-
-static int unhex(const char *text, uint8_t *out, size_t max, size_t *len)
-{
-	size_t n = strlen(text);
-	if (n % 2 || n / 2 > max) return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned int b;
-		if (sscanf(text + 2 * i, "%2x", &b) != 1) return -1;
-		out[i] = (uint8_t)b;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static int quiet(enum libbpf_print_level level, const char *fmt, va_list args)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, args) : 0;
-}
 
 struct packet {
 	uint8_t *data;
@@ -74,26 +37,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: packetrun OBJECT PROGRAM < input\n");
 		return 2;
 	}
-	libbpf_set_print(quiet);
-	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
-	if (!obj) return fail("bpf_object__open_file", errno);
-	int err = bpf_object__load(obj);
-	if (err) return fail("bpf_object__load", err);
-	struct bpf_program *prog = bpf_object__find_program_by_name(obj, argv[2]);
-	if (!prog) return fail("no such program", ENOENT);
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int err = load_program(argv[1], argv[2], &obj, &prog);
+	if (err) return err;
 
 	static char name[256], khex[1024], vhex[8192], fhex[2 * MAX_FRAME + 1];
-	static uint8_t key[512], value[4096];
-	size_t klen, vlen;
 	for (;;) {
 		if (scanf("%255s", name) != 1) return fail("input ends before the line 'packets'", EINVAL);
 		if (strcmp(name, "packets") == 0) break;
 		if (scanf("%1023s %8191s", khex, vhex) != 2) return fail("fill line without key and value", EINVAL);
-		struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
-		if (!map) return fail("fill names no map of the object", ENOENT);
-		if (unhex(khex, key, sizeof key, &klen) || unhex(vhex, value, sizeof value, &vlen)) return fail("fill line is not hex", EINVAL);
-		err = bpf_map__update_elem(map, key, klen, value, vlen, BPF_ANY);
-		if (err) return fail("fill: bpf_map_update_elem", err);
+		err = fill_entry(obj, name, khex, vhex);
+		if (err) return err;
 	}
 
 	struct packet *packets = calloc(MAX_PACKETS, sizeof *packets);
